@@ -1,0 +1,23 @@
+"""Exception types: one per family, each message saying what was wrong and what to do."""
+
+from __future__ import annotations
+
+
+class PyramidRefineError(Exception):
+    """Base class of every error pyramidrefine raises on purpose."""
+
+
+class UnknownNameError(PyramidRefineError, LookupError):
+    """A registry was asked for a name it does not hold."""
+
+
+class ConfigurationError(PyramidRefineError, ValueError):
+    """Arguments that do not fit together (levels, tiles, channels, generators)."""
+
+
+class InvalidInputError(PyramidRefineError, ValueError):
+    """An image or tensor that cannot be processed (shape, channels, dtype, values)."""
+
+
+class ImageReadError(InvalidInputError):
+    """A file that is missing, unreadable or not an image."""

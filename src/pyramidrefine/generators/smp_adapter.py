@@ -1,0 +1,37 @@
+"""Adapter for segmentation-models-pytorch: any smp architecture with any smp/timm encoder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from .._compat import import_torchvision
+from ..registry import register_generator
+
+
+@register_generator("smp")
+def smp_generator(
+    in_channels: int,
+    out_channels: int,
+    arch: str = "unet",
+    encoder_name: str = "resnet18",
+    encoder_weights: str | None = None,
+    **kwargs: Any,
+) -> nn.Module:
+    """Build ``smp.create_model(arch, encoder_name, ...)`` with our channel names.
+
+    ``encoder_weights`` defaults to ``None`` (random init, no download); pass ``"imagenet"``
+    for pretrained encoders when online. Extra keyword arguments go to smp unchanged.
+    """
+    import_torchvision()  # smp imports timm, which imports torchvision
+    import segmentation_models_pytorch as smp
+
+    return smp.create_model(
+        arch=arch,
+        encoder_name=encoder_name,
+        encoder_weights=encoder_weights,
+        in_channels=in_channels,
+        classes=out_channels,
+        **kwargs,
+    )

@@ -1,0 +1,107 @@
+"""Edges of the library: read image files and move between PIL, NumPy and tensors."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageReadError, InvalidInputError
+
+ImageLike = Image.Image | np.ndarray | torch.Tensor | str | os.PathLike
+
+
+def read_image(path: str | os.PathLike) -> Image.Image:
+    """Open an image file as RGB or L, upright according to its EXIF orientation."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImageReadError(f"{path}: not a file")
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            return image.convert("L" if image.mode in ("1", "L") else "RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageReadError(f"{path}: not a readable image ({error})") from None
+
+
+@dataclass(frozen=True)
+class ImageKind:
+    """How an image came in, so that a result can go back out the same way."""
+
+    kind: str  # "pil", "numpy" or "tensor"
+    dtype: Any = None
+    batched: bool = False
+
+
+def to_tensor(image: ImageLike) -> tuple[torch.Tensor, ImageKind]:
+    """``B×C×H×W`` float tensor in [0, 1] (C = 1 or 3) and the kind to convert back to.
+
+    Accepts PIL images, paths (read as PIL), NumPy arrays ``H×W``, ``H×W×1`` or ``H×W×3``
+    (uint8, or float in [0, 1]) and tensors ``C×H×W`` or ``B×C×H×W`` (float in [0, 1]).
+    """
+    if isinstance(image, str | os.PathLike):
+        image = read_image(image)
+    if isinstance(image, Image.Image):
+        if image.mode not in ("L", "RGB"):
+            image = image.convert("RGB")
+        array = np.asarray(image, dtype=np.float32) / 255.0
+        return _hwc_to_tensor(array), ImageKind("pil")
+    if isinstance(image, np.ndarray):
+        if image.dtype == np.uint8:
+            array = image.astype(np.float32) / 255.0
+        elif np.issubdtype(image.dtype, np.floating):
+            array = image.astype(np.float32)
+        else:
+            raise InvalidInputError(f"NumPy images must be uint8 or float, got {image.dtype}")
+        return _hwc_to_tensor(array), ImageKind("numpy", image.dtype)
+    if isinstance(image, torch.Tensor):
+        batched = image.ndim == 4
+        tensor = image if batched else image.unsqueeze(0)
+        if tensor.ndim != 4 or tensor.shape[1] not in (1, 3) or not tensor.is_floating_point():
+            raise InvalidInputError(
+                "tensors must be float C×H×W or B×C×H×W with C = 1 or 3, got "
+                f"{tuple(image.shape)} {image.dtype}"
+            )
+        return _check_values(tensor.float()), ImageKind("tensor", image.dtype, batched)
+    raise InvalidInputError(
+        f"expected a PIL image, NumPy array, tensor or path, got {type(image).__name__}"
+    )
+
+
+def from_tensor(rgb: torch.Tensor, kind: ImageKind) -> Image.Image | np.ndarray | torch.Tensor:
+    """Convert a ``B×3×H×W`` result in [0, 1] back to the kind an input came in as."""
+    if kind.kind == "tensor":
+        rgb = rgb.to(kind.dtype)
+        return rgb if kind.batched else rgb[0]
+    array = rgb[0].permute(1, 2, 0).cpu().numpy()
+    if kind.kind == "numpy" and kind.dtype != np.uint8:
+        return array.astype(kind.dtype)
+    array = np.round(array * 255.0).astype(np.uint8)
+    return array if kind.kind == "numpy" else Image.fromarray(array)
+
+
+def _hwc_to_tensor(array: np.ndarray) -> torch.Tensor:
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3):
+        raise InvalidInputError(f"arrays must be H×W, H×W×1 or H×W×3, got shape {array.shape}")
+    return _check_values(torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None])
+
+
+def _check_values(tensor: torch.Tensor) -> torch.Tensor:
+    if min(tensor.shape[-2:]) < 1:
+        raise InvalidInputError(f"empty image of shape {tuple(tensor.shape)}")
+    if not torch.isfinite(tensor).all():
+        raise InvalidInputError("the image contains NaN or infinite values")
+    if tensor.min() < 0 or tensor.max() > 1:
+        raise InvalidInputError(
+            f"float images must lie in [0, 1], got [{tensor.min():.3g}, {tensor.max():.3g}]"
+        )
+    return tensor

@@ -1,0 +1,135 @@
+"""Name → factory registries for generators, discriminators, losses and tasks, with plugins.
+
+Modelled on timm's ``register_model`` / ``create_model`` / ``list_models``: a decorator puts
+a factory under a name, ``create_*`` builds it, ``list_*`` lists names with wildcards.
+Third-party packages register their own entries through the entry-point group
+``pyramidrefine.plugins``: each entry point names a module (imported, so its decorators run)
+or a callable (called once with no arguments).
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+from .errors import UnknownNameError
+
+PLUGIN_GROUP = "pyramidrefine.plugins"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Registry:
+    """A named table of factories (functions or classes) of one kind."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._factories: dict[str, Callable[..., Any]] = {}
+
+    def register(self, name: str | None = None, *, override: bool = False) -> Callable[[F], F]:
+        """Decorator that registers a factory under ``name`` (default: its ``__name__``)."""
+
+        def decorator(factory: F) -> F:
+            key = name or factory.__name__
+            if key in self._factories and not override:
+                raise ValueError(
+                    f"a {self.kind} named {key!r} is already registered; "
+                    "pass override=True to replace it"
+                )
+            self._factories[key] = factory
+            return factory
+
+        return decorator
+
+    def get(self, name: str) -> Callable[..., Any]:
+        """Return the factory registered under ``name``; unknown names list the known ones."""
+        load_plugins()
+        try:
+            return self._factories[name]
+        except KeyError:
+            raise UnknownNameError(self._unknown_name_message(name)) from None
+
+    def create(self, name: str, **kwargs: Any) -> Any:
+        """Build the entry registered under ``name`` with ``kwargs``."""
+        return self.get(name)(**kwargs)
+
+    def list(self, filter: str | Iterable[str] = "*") -> list[str]:
+        """Sorted registered names matching one or several shell-style wildcards."""
+        load_plugins()
+        patterns = [filter] if isinstance(filter, str) else list(filter)
+        return sorted(n for n in self._factories if any(fnmatch.fnmatch(n, p) for p in patterns))
+
+    def __contains__(self, name: object) -> bool:
+        load_plugins()
+        return name in self._factories
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.list())
+
+    def __len__(self) -> int:
+        return len(self.list())
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {self.list()})"
+
+    def _unknown_name_message(self, name: str) -> str:
+        known = sorted(self._factories)
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        listed = ", ".join(known) if known else "none"
+        return f"unknown {self.kind} {name!r}.{hint} Known {self.kind}s: {listed}."
+
+
+GENERATORS = Registry("generator")
+DISCRIMINATORS = Registry("discriminator")
+LOSSES = Registry("loss")
+TASKS = Registry("task")
+
+_plugins_loaded = False
+
+
+def load_plugins(*, reload: bool = False) -> list[str]:
+    """Load the ``pyramidrefine.plugins`` entry points once; return the names loaded.
+
+    A plugin that fails to load is reported with a warning and skipped, so one broken
+    package cannot make the library unusable.
+    """
+    global _plugins_loaded
+    if _plugins_loaded and not reload:
+        return []
+    _plugins_loaded = True
+    loaded = []
+    for entry_point in entry_points(group=PLUGIN_GROUP):
+        try:
+            target = entry_point.load()
+            if callable(target):
+                target()
+        except Exception as error:  # a third-party failure must not break the library
+            warnings.warn(
+                f"pyramidrefine plugin {entry_point.name!r} ({entry_point.value}) failed to load "
+                f"and was skipped: {type(error).__name__}: {error}",
+                stacklevel=2,
+            )
+            continue
+        loaded.append(entry_point.name)
+    return loaded
+
+
+register_generator = GENERATORS.register
+register_discriminator = DISCRIMINATORS.register
+register_loss = LOSSES.register
+register_task = TASKS.register
+
+create_generator = GENERATORS.create
+create_discriminator = DISCRIMINATORS.create
+create_loss = LOSSES.create
+create_task = TASKS.create
+
+list_generators = GENERATORS.list
+list_discriminators = DISCRIMINATORS.list
+list_losses = LOSSES.list
+list_tasks = TASKS.list

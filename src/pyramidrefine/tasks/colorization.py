@@ -1,0 +1,88 @@
+"""Colorization: predict the ab channels of CIE Lab from L, with kornia's colour conversions.
+
+Normalisation as in the pix2pix colorization tutorials: ``L / 50 - 1`` in [-1, 1] and
+``ab / 110`` in about [-1, 1].
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+from kornia.color import lab_to_rgb, rgb_to_lab
+
+from ..errors import InvalidInputError
+from ..registry import register_task
+
+L_SCALE = 50.0
+AB_SCALE = 110.0
+_GAMUT_TOLERANCE = 1e-6
+_BISECTION_STEPS = 16
+
+
+@register_task("colorization")
+class ColorizationTask:
+    """Greyscale → colour. Input: normalised L (1 channel); output: normalised ab (2)."""
+
+    in_channels = 1
+    out_channels = 2
+
+    def prepare(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Split ``B×3×H×W`` RGB in [0, 1] into normalised ``(L, ab)``."""
+        lab = rgb_to_lab(_check_rgb(rgb))
+        return lab[:, :1] / L_SCALE - 1.0, lab[:, 1:] / AB_SCALE
+
+    def luminance(self, image: torch.Tensor) -> torch.Tensor:
+        """Normalised L of a ``B×1×H×W`` grey or ``B×3×H×W`` RGB image in [0, 1]."""
+        if image.ndim == 4 and image.shape[1] == 1:
+            image = image.expand(-1, 3, -1, -1)
+        return self.prepare(image)[0]
+
+    def render(self, L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 1] from normalised L and ab, keeping L exactly.
+
+        Colours outside the sRGB gamut are brought inside by shrinking their chroma (ab)
+        towards grey at constant L, instead of clipping RGB, which would change L.
+        """
+        lab = torch.cat([(L.float() + 1.0) * L_SCALE, ab.float() * AB_SCALE], dim=1)
+        lab[:, :1] = lab[:, :1].clamp(0.0, 100.0)
+        return fit_into_gamut(lab)
+
+
+def fit_into_gamut(lab: torch.Tensor) -> torch.Tensor:
+    """sRGB of ``B×3×H×W`` Lab, scaling ab of out-of-gamut pixels down (bisection) at fixed L."""
+    rgb = lab_to_rgb(lab, clip=False)
+    outside = rearrange(~_in_gamut(rgb), "b h w -> (b h w)")
+    if not outside.any():
+        return rgb.clamp(0.0, 1.0)
+    batch, _, height, width = lab.shape
+    pixels = rearrange(lab, "b c h w -> (b h w) c")[outside]
+    low = pixels.new_zeros(len(pixels), 1)  # chroma scale known to be inside
+    high = pixels.new_ones(len(pixels), 1)
+    for _ in range(_BISECTION_STEPS):
+        middle = (low + high) / 2
+        inside = _in_gamut(_pixels_to_rgb(_scale_chroma(pixels, middle)))[0, :, 0, None]
+        low = torch.where(inside, middle, low)
+        high = torch.where(inside, high, middle)
+    flat_rgb = rearrange(rgb, "b c h w -> (b h w) c").clone()
+    flat_rgb[outside] = rearrange(_pixels_to_rgb(_scale_chroma(pixels, low)), "1 c n 1 -> n c")
+    rgb = rearrange(flat_rgb, "(b h w) c -> b c h w", b=batch, h=height, w=width)
+    return rgb.clamp(0.0, 1.0)
+
+
+def _scale_chroma(pixels: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return torch.cat([pixels[:, :1], pixels[:, 1:] * scale], dim=1)
+
+
+def _pixels_to_rgb(pixels: torch.Tensor) -> torch.Tensor:
+    return lab_to_rgb(rearrange(pixels, "n c -> 1 c n 1"), clip=False)
+
+
+def _in_gamut(rgb: torch.Tensor) -> torch.Tensor:
+    return ((rgb >= -_GAMUT_TOLERANCE) & (rgb <= 1 + _GAMUT_TOLERANCE)).all(dim=1)
+
+
+def _check_rgb(rgb: torch.Tensor) -> torch.Tensor:
+    if not isinstance(rgb, torch.Tensor) or rgb.ndim != 4 or rgb.shape[1] != 3:
+        shape = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
+        raise InvalidInputError(f"expected a B×3×H×W RGB tensor in [0, 1], got {shape}")
+    return rgb.float()

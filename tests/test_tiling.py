@@ -1,0 +1,71 @@
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+import pyramidrefine as pr
+from pyramidrefine.tiling import blend_window, pad_to_multiple, tile_starts, tiled_apply
+
+
+@pytest.mark.parametrize(
+    ("length", "tile", "overlap"),
+    [(100, 32, 8), (64, 64, 16), (65, 64, 16), (1000, 96, 32), (10, 32, 4)],
+)
+def test_tiles_cover_the_axis_with_at_least_the_overlap(length, tile, overlap):
+    starts = tile_starts(length, tile, overlap)
+    size = min(tile, length)
+    assert starts[0] == 0 and starts[-1] + size == length
+    assert all(b - a <= size - overlap for a, b in itertools.pairwise(starts))
+
+
+def test_blend_window_fades_only_tapered_sides():
+    window = blend_window((16, 16), 4, (True, False, False, True))[0, 0]
+    assert (window > 0).all() and window.max() == 1
+    assert window[0, 0] < 1 and window[-1, 0] == 1  # top fades, bottom does not
+    assert window[8, 0] == 1 and window[8, -1] < 1  # left does not, right fades
+
+
+def test_one_tile_covering_the_image_is_exact():
+    net = nn.Conv2d(3, 2, 5, padding=2)
+    x = torch.randn(2, 3, 50, 70)
+    torch.testing.assert_close(tiled_apply(net, x, tile=80, overlap=16), net(x), atol=1e-4, rtol=0)
+
+
+def test_pointwise_function_is_reassembled_exactly():
+    net = nn.Conv2d(3, 2, 1)
+    x = torch.randn(1, 3, 130, 97)
+    torch.testing.assert_close(tiled_apply(net, x, tile=32, overlap=8), net(x), atol=1e-5, rtol=0)
+
+
+def test_pad_to_multiple():
+    assert pad_to_multiple(torch.zeros(1, 1, 30, 33), 16).shape[-2:] == (32, 48)
+    assert pad_to_multiple(torch.zeros(1, 1, 1, 1), 32).shape[-2:] == (32, 32)
+
+
+def test_tiled_level_matches_untiled_when_one_tile_covers_it():
+    kwargs = dict(in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2)
+    untiled = pr.CoarseToFine("unet", **kwargs).eval()
+    tiled = pr.CoarseToFine("unet", tile=96, overlap=16, **kwargs).eval()
+    tiled.load_state_dict(untiled.state_dict())
+    x = torch.randn(1, 1, 96, 80)
+    with torch.no_grad():
+        torch.testing.assert_close(tiled(x), untiled(x), atol=1e-4, rtol=0)
+
+
+def test_overlap_blending_approximates_the_untiled_level():
+    """Tiles see less context than the whole image, so results agree only closely."""
+    kwargs = dict(in_channels=1, out_channels=2, levels=1, base_channels=4, depth=2)
+    untiled = pr.CoarseToFine("unet", **kwargs).eval()
+    tiled = pr.CoarseToFine("unet", tile=64, overlap=32, **kwargs).eval()
+    tiled.load_state_dict(untiled.state_dict())
+    x = nn.functional.avg_pool2d(torch.randn(1, 1, 200, 260), 5, stride=1, padding=2)
+    with torch.no_grad():
+        reference, blended = untiled(x), tiled(x)
+    relative_error = (blended - reference).abs().mean() / reference.abs().mean()
+    assert relative_error < 0.02
+    no_overlap = pr.CoarseToFine("unet", tile=64, overlap=0, **kwargs).eval()
+    no_overlap.load_state_dict(untiled.state_dict())
+    with torch.no_grad():
+        seam_error = (no_overlap(x) - reference).abs().mean() / reference.abs().mean()
+    assert relative_error < seam_error
