@@ -22,6 +22,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from .atomic import atomic_path
 from .errors import ConfigurationError, InvalidInputError
 from .generators import first_conv_in_channels, required_multiple
 from .registry import create_generator
@@ -234,13 +235,14 @@ class CoarseToFine(
             raise InvalidInputError(f"empty input of shape {tuple(x.shape)}")
 
     def save_pretrained(self, save_directory: Any, **kwargs: Any) -> Any:
-        """Write ``config.json`` + ``model.safetensors``; needs a generator given by name."""
+        """Write ``config.json`` + ``model.safetensors`` atomically; needs a named generator."""
         if not self._generator_is_named:
             raise ConfigurationError(
                 "save_pretrained needs a generator given by its registered name, so that the "
                 "config alone can rebuild it; register your generator with @register_generator"
             )
-        return super().save_pretrained(save_directory, **kwargs)
+        with atomic_path(save_directory, directory=True) as temporary:
+            return super().save_pretrained(temporary, **kwargs)
 
     def extra_repr(self) -> str:
         pyramid = f"levels={self.levels}" if self.levels else f"base_size={self.base_size}"

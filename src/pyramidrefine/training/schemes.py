@@ -1,0 +1,158 @@
+"""The pyramid training schemes: which levels run, with which prior, on which crop.
+
+``unrolled`` runs every level in one graph; ``per_level`` trains one level per step with
+a teacher-forced or self-fed prior. With ``crop_levels`` every level runs at the base size:
+level 0 on the whole (downscaled) image, finer levels on aligned random crops nested
+inside the coarser level's crop, with the prior cut from the upsampled coarser prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+from ..errors import ConfigurationError
+from ..pyramid import CoarseToFine
+from ..tiling import resize
+from .config import SchemeConfig
+
+
+class LevelResult(NamedTuple):
+    """One supervised level: its input (the condition), prediction, target and weight."""
+
+    level: int
+    condition: torch.Tensor
+    prediction: torch.Tensor
+    target: torch.Tensor
+    weight: float
+
+
+@dataclass
+class _Window:
+    """A crop of one level: offsets and size in that level's pixels."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def cut(self, x: torch.Tensor) -> torch.Tensor:
+        return x[..., self.top : self.top + self.height, self.left : self.left + self.width]
+
+
+def teacher_probability(config: SchemeConfig, step: int, max_steps: int) -> float:
+    """Probability of a ground-truth prior at ``step`` under the configured feedback."""
+    if config.feedback == "teacher":
+        return 1.0
+    if config.feedback == "self":
+        return 0.0
+    progress = min(1.0, step / max(1, max_steps))
+    return config.teacher_start + (config.teacher_end - config.teacher_start) * progress
+
+
+def pyramid_step(
+    model: CoarseToFine,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    config: SchemeConfig,
+    *,
+    step: int,
+    max_steps: int,
+    generator: torch.Generator,
+) -> list[LevelResult]:
+    """Run the configured scheme on a batch; return the levels that carry a loss."""
+    sizes = model.level_sizes(*inputs.shape[-2:])
+    windows = _crop_windows(sizes, generator) if config.crop_levels else None
+    if config.name == "unrolled":
+        weights = _level_weights(config, len(sizes))
+        return _walk(model, inputs, targets, sizes, windows, last=len(sizes) - 1,
+                     weights=weights, teacher_levels=set(), detach_prior=False)
+    if config.name == "per_level":
+        level = int(torch.randint(len(sizes), (1,), generator=generator))
+        teacher = float(torch.rand((), generator=generator)) < teacher_probability(
+            config, step, max_steps
+        )
+        weights = [0.0] * level + [1.0]
+        return _walk(model, inputs, targets, sizes, windows, last=level, weights=weights,
+                     teacher_levels={level} if teacher else set(), detach_prior=True)
+    raise ConfigurationError(f"unknown scheme {config.name!r}; use 'unrolled' or 'per_level'")
+
+
+def _level_weights(config: SchemeConfig, count: int) -> list[float]:
+    if config.level_weights is None:
+        return [0.0] * (count - 1) + [1.0]
+    if len(config.level_weights) != count:
+        raise ConfigurationError(
+            f"scheme.level_weights has {len(config.level_weights)} entries for {count} levels"
+        )
+    return list(config.level_weights)
+
+
+def _walk(
+    model: CoarseToFine,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    sizes: list[tuple[int, int]],
+    windows: list[_Window] | None,
+    *,
+    last: int,
+    weights: list[float],
+    teacher_levels: set[int],
+    detach_prior: bool,
+) -> list[LevelResult]:
+    """Levels 0..last; levels before a teacher-forced one are skipped, gradients only
+    flow where needed (all levels when unrolled, the last one otherwise)."""
+    results: list[LevelResult] = []
+    previous: torch.Tensor | None = None
+    first = last if last in teacher_levels else 0
+    for level in range(first, last + 1):
+        view = windows[level].cut if windows else (lambda x: x)
+        condition = view(resize(inputs, sizes[level]))
+        target = view(resize(targets, sizes[level]))
+        if level == 0:
+            prior = None
+        elif level in teacher_levels:
+            prior = view(resize(resize(targets, sizes[level - 1]), sizes[level]))
+        else:
+            prior = _upsampled_prior(previous, level, sizes, windows)
+            prior = prior.detach() if detach_prior else prior
+        with torch.set_grad_enabled(torch.is_grad_enabled() and (level == last or not detach_prior)):
+            previous = model.run_level(level, condition, prior)
+        if weights[level] > 0:
+            results.append(LevelResult(level, condition, previous, target, weights[level]))
+    return results
+
+
+def _upsampled_prior(
+    previous: torch.Tensor,
+    level: int,
+    sizes: list[tuple[int, int]],
+    windows: list[_Window] | None,
+) -> torch.Tensor:
+    if windows is None:
+        return resize(previous, sizes[level])
+    parent, child = windows[level - 1], windows[level]
+    upsampled = resize(previous, (2 * parent.height, 2 * parent.width))
+    offset = _Window(child.top - 2 * parent.top, child.left - 2 * parent.left,
+                     child.height, child.width)
+    return offset.cut(upsampled)
+
+
+def _crop_windows(sizes: list[tuple[int, int]], generator: torch.Generator) -> list[_Window]:
+    """Nested random windows of the base size: level k's lies inside 2× level k−1's."""
+    height, width = sizes[0]
+    for level, (h, w) in enumerate(sizes):
+        if (h, w) != (height * 2**level, width * 2**level):
+            raise ConfigurationError(
+                f"crop_levels needs level sizes that double exactly; got {sizes}. Use an "
+                "image_size that is the base size times a power of two"
+            )
+    windows = [_Window(0, 0, height, width)]
+    for _ in sizes[1:]:
+        parent = windows[-1]
+        top = 2 * parent.top + int(torch.randint(height + 1, (1,), generator=generator))
+        left = 2 * parent.left + int(torch.randint(width + 1, (1,), generator=generator))
+        windows.append(_Window(top, left, height, width))
+    return windows

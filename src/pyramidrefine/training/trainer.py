@@ -1,0 +1,378 @@
+"""Trainer on Hugging Face Accelerate: cGAN objective, pyramid schemes, exact resume.
+
+One script from this CPU to many GPUs (``accelerate launch``): mixed precision,
+gradient accumulation, optional EMA of the generator, atomic checkpoints
+(``accelerator.save_state`` into a temporary folder, then a rename) with an exported
+``model.safetensors`` + ``config.json``, validation with sample grids, CSV and tracker logs.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+from accelerate import Accelerator, DistributedDataParallelKwargs
+from accelerate.utils import set_seed
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from ..atomic import write_text_atomic
+from ..errors import PyramidRefineError
+from ..evaluation import evaluate_colorizer, save_comparison_grid
+from ..losses import Pix2PixObjective
+from ..pyramid import CoarseToFine
+from ..registry import create_discriminator, create_task
+from .config import TrainConfig, save_config
+from .data import build_datasets, training_loader
+from .schemes import LevelResult, pyramid_step
+
+logger = logging.getLogger(__name__)
+MAX_NONFINITE_IN_A_ROW = 10
+
+
+class TrainingError(PyramidRefineError, RuntimeError):
+    """Training cannot go on (diverged, no data)."""
+
+
+class TrainingState:
+    """Counters saved with every checkpoint."""
+
+    def __init__(self) -> None:
+        self.step = 0
+        self.skipped_nonfinite = 0
+
+    def state_dict(self) -> dict[str, int]:
+        return {"step": self.step, "skipped_nonfinite": self.skipped_nonfinite}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.step, self.skipped_nonfinite = state["step"], state["skipped_nonfinite"]
+
+
+class _SchemeStep(nn.Module):
+    """The scheme as a module, so that DDP sees the generator's forward."""
+
+    def __init__(self, model: CoarseToFine, config: TrainConfig) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+
+    def forward(
+        self, inputs: torch.Tensor, targets: torch.Tensor, step: int, generator: torch.Generator
+    ) -> list[LevelResult]:
+        return pyramid_step(self.model, inputs, targets, self.config.scheme, step=step,
+                            max_steps=self.config.max_steps, generator=generator)
+
+
+class StepLosses(NamedTuple):
+    generator: torch.Tensor
+    discriminator: torch.Tensor | None
+    parts: dict[str, float]
+
+
+class Trainer:
+    """Train a ``CoarseToFine`` on a task from a :class:`TrainConfig`."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.output_dir = Path(config.output_dir)
+        self.checkpoint_dir = self.output_dir / "checkpoints"
+        find_unused = config.scheme.name == "per_level" and not config.model.shared
+        self.accelerator = Accelerator(
+            mixed_precision=config.mixed_precision,
+            gradient_accumulation_steps=config.gradient_accumulation_steps,
+            log_with="tensorboard" if importlib.util.find_spec("tensorboard") else None,
+            project_dir=str(self.output_dir),
+            kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
+        )
+        set_seed(config.seed)
+        self.task = create_task(config.task)
+        self.model = self._build_model()
+        self.ema = (
+            AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+            if config.ema_decay
+            else None
+        )
+        self.discriminator = (
+            create_discriminator(
+                config.loss.discriminator,
+                in_channels=self.task.in_channels,
+                out_channels=self.task.out_channels,
+                **config.loss.discriminator_kwargs,
+            )
+            if config.loss.discriminator
+            else None
+        )
+        self.objective = Pix2PixObjective(
+            l1_weight=config.loss.l1_weight, gan=config.loss.gan if self.discriminator else None
+        )
+        self.state = TrainingState()
+        self.train_data, self.val_images = build_datasets(config)
+        self._prepare()
+
+    def _build_model(self) -> CoarseToFine:
+        model_config = self.config.model
+        return CoarseToFine(
+            model_config.generator,
+            in_channels=self.task.in_channels,
+            out_channels=self.task.out_channels,
+            levels=model_config.levels,
+            base_size=None if model_config.levels else model_config.base_size,
+            shared=model_config.shared,
+            **model_config.generator_kwargs,
+        )
+
+    def _optimizer(self, module: nn.Module, lr: float):
+        optim = self.config.optim
+        optimizer = torch.optim.Adam(
+            module.parameters(), lr=lr, betas=optim.betas, weight_decay=optim.weight_decay
+        )
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, self._lr_factor)
+
+    def _lr_factor(self, step: int) -> float:
+        optim = self.config.optim
+        if step < optim.warmup_steps:
+            return (step + 1) / optim.warmup_steps
+        if optim.scheduler == "cosine":
+            span = max(1, self.config.max_steps - optim.warmup_steps)
+            return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - optim.warmup_steps) / span)))
+        return 1.0
+
+    def _prepare(self) -> None:
+        accelerator = self.accelerator
+        self.step_module = _SchemeStep(self.model, self.config)
+        self.optimizer, self.scheduler = self._optimizer(self.model, self.config.optim.lr)
+        self.step_module, self.optimizer, self.scheduler = accelerator.prepare(
+            self.step_module, self.optimizer, self.scheduler
+        )
+        if self.discriminator is not None:
+            self.d_optimizer, self.d_scheduler = self._optimizer(
+                self.discriminator, self.config.optim.discriminator_lr
+            )
+            self.discriminator, self.d_optimizer, self.d_scheduler = accelerator.prepare(
+                self.discriminator, self.d_optimizer, self.d_scheduler
+            )
+        accelerator.register_for_checkpointing(self.state)
+        if self.ema is not None:
+            self.ema.to(accelerator.device)
+            accelerator.register_for_checkpointing(self.ema)
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest complete checkpoint, if any."""
+        pointer = self.checkpoint_dir / "latest"
+        if not pointer.exists():
+            return None
+        path = self.checkpoint_dir / pointer.read_text().strip()
+        return path if path.is_dir() else None
+
+    def resume(self) -> bool:
+        """Load the newest checkpoint if there is one; return whether one was loaded."""
+        path = self.latest_checkpoint()
+        if path is None:
+            return False
+        self.accelerator.load_state(str(path))
+        self._truncate_metrics(after_step=self.state.step)
+        logger.info("resumed from %s at step %d", path, self.state.step)
+        return True
+
+    def save_checkpoint(self) -> Path:
+        """Write the full training state atomically and export the model."""
+        name = f"step-{self.state.step:08d}"
+        target = self.checkpoint_dir / name
+        if self.accelerator.is_main_process:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        temporary = self.checkpoint_dir / f".{name}.tmp"
+        self.accelerator.wait_for_everyone()
+        self.accelerator.save_state(str(temporary))
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            shutil.rmtree(target, ignore_errors=True)
+            temporary.rename(target)
+            write_text_atomic(self.checkpoint_dir / "latest", name)
+            self._prune_checkpoints()
+            self.export(self.output_dir / "model")
+        return target
+
+    def export(self, directory: Path) -> None:
+        """``model.safetensors`` + ``config.json`` of the generator (EMA weights if kept)."""
+        self.inference_model().save_pretrained(directory)
+        save_config(self.config, directory / "training.yaml")
+
+    def inference_model(self) -> CoarseToFine:
+        """The model to evaluate and export: the EMA copy if kept, else the live one."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def _prune_checkpoints(self) -> None:
+        for stale in sorted(self.checkpoint_dir.glob("step-*"))[: -self.config.keep_checkpoints]:
+            shutil.rmtree(stale, ignore_errors=True)
+        for leftover in self.checkpoint_dir.glob(".step-*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    # -- training ------------------------------------------------------------------------
+
+    def fit(self) -> dict[str, float]:
+        """Train (resuming if a checkpoint exists) until ``max_steps``; return last metrics."""
+        config, accelerator = self.config, self.accelerator
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, self.output_dir / "config.yaml")
+        self.resume()
+        accelerator.init_trackers("pyramidrefine")
+        loader = training_loader(
+            self.train_data,
+            config,
+            start_batch=self.state.step * config.gradient_accumulation_steps,
+            process_index=accelerator.process_index,
+            num_processes=accelerator.num_processes,
+        )
+        progress = tqdm(total=config.max_steps, initial=self.state.step, desc="train",
+                        unit="step", disable=not accelerator.is_main_process)
+        metrics: dict[str, float] = {}
+        started, images = time.perf_counter(), 0
+        nonfinite_in_a_row = 0
+        for rgb in loader:
+            if self.state.step >= config.max_steps:
+                break
+            rgb = rgb.to(accelerator.device)
+            with accelerator.accumulate(self.step_module):
+                losses = self.training_step(rgb)
+            images += rgb.shape[0] * accelerator.num_processes
+            if losses is None:
+                nonfinite_in_a_row += 1
+                if nonfinite_in_a_row >= MAX_NONFINITE_IN_A_ROW:
+                    raise TrainingError(
+                        f"{nonfinite_in_a_row} steps in a row had non-finite losses or "
+                        "gradients; lower the learning rate or use mixed_precision=no"
+                    )
+                continue
+            nonfinite_in_a_row = 0
+            if not accelerator.sync_gradients:
+                continue
+            self.state.step += 1
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
+            progress.update(1)
+            rate = images / (time.perf_counter() - started)
+            progress.set_postfix(loss=f"{losses.parts['total']:.3f}", img_s=f"{rate:.1f}")
+            if self.state.step % config.log_every == 0:
+                self._log({**losses.parts, "images_per_s": rate}, "train")
+            if self.state.step % config.validate_every == 0 or self.state.step == config.max_steps:
+                metrics = self.validate()
+            if self.state.step % config.checkpoint_every == 0 or self.state.step == config.max_steps:
+                self.save_checkpoint()
+        progress.close()
+        accelerator.end_training()
+        return metrics
+
+    def training_step(self, rgb: torch.Tensor) -> StepLosses | None:
+        """One micro-batch: discriminator update, then generator update. ``None`` if skipped."""
+        accelerator, config = self.accelerator, self.config
+        inputs, targets = self.task.prepare(rgb)
+        seed = (config.seed * 1_000_003 + self.state.step) * 64 + accelerator.process_index
+        generator = torch.Generator().manual_seed(seed)
+        gan_on = self.discriminator is not None and self.state.step >= config.loss.pretrain_steps
+        with accelerator.autocast():
+            levels = self.step_module(inputs, targets, self.state.step, generator)
+        final = levels[-1]
+        d_loss = None
+        if gan_on:
+            with accelerator.autocast():
+                real = self.discriminator(final.condition, final.target)
+                fake = self.discriminator(final.condition, final.prediction.detach())
+                d_loss = self.objective.discriminator_loss(real, fake)
+            if not torch.isfinite(d_loss):
+                return self._skip()
+            accelerator.backward(d_loss)
+            self.d_optimizer.step()
+            self.d_scheduler.step()
+            self.d_optimizer.zero_grad(set_to_none=True)
+        g_loss, parts = self._generator_loss(levels, gan_on)
+        if not torch.isfinite(g_loss):
+            return self._skip()
+        accelerator.backward(g_loss)
+        if config.optim.max_grad_norm and accelerator.sync_gradients:
+            accelerator.clip_grad_norm_(self.model.parameters(), config.optim.max_grad_norm)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if d_loss is not None:
+            parts["discriminator"] = float(d_loss)
+        return StepLosses(g_loss, d_loss, parts)
+
+    def _generator_loss(self, levels: list[LevelResult], gan_on: bool):
+        total, parts = 0.0, {}
+        for result in levels:
+            fake_logits = None
+            if gan_on and result is levels[-1]:
+                self.discriminator.requires_grad_(False)  # D is updated by its own loss only
+                with self.accelerator.autocast():
+                    fake_logits = self.discriminator(result.condition, result.prediction)
+                self.discriminator.requires_grad_(True)
+            loss, level_parts = self.objective.generator_loss(
+                result.prediction.float(), result.target.float(), fake_logits
+            )
+            total = total + result.weight * loss
+            parts |= {f"level{result.level}_{k}" if len(levels) > 1 else k: v
+                      for k, v in level_parts.items()}
+        parts["total"] = float(total)
+        return total, parts
+
+    def _skip(self) -> None:
+        self.state.skipped_nonfinite += 1
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.discriminator is not None:
+            self.d_optimizer.zero_grad(set_to_none=True)
+        logger.warning("non-finite loss at step %d; step skipped", self.state.step)
+
+    # -- validation and logging ----------------------------------------------------------
+
+    def validate(self) -> dict[str, float]:
+        """Metrics on the validation images and a sample grid (main process only)."""
+        if not self.accelerator.is_main_process or not self.val_images:
+            return {}
+        model = self.inference_model()
+        model.eval()
+        metrics = evaluate_colorizer(model, self.val_images, autocast_dtype=self._autocast_dtype())
+        save_comparison_grid(model, self.val_images[:4],
+                             self.output_dir / "samples" / f"step-{self.state.step:08d}.png")
+        model.train()
+        self._log(metrics, "val")
+        return metrics
+
+    def _autocast_dtype(self) -> torch.dtype | None:
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.config.mixed_precision)
+
+    def _log(self, values: dict[str, float], split: str) -> None:
+        if not self.accelerator.is_main_process:
+            return
+        path = self.output_dir / "metrics.csv"
+        new = not path.exists()
+        with path.open("a", newline="") as file:
+            writer = csv.writer(file)
+            if new:
+                writer.writerow(["step", "split", "name", "value"])
+            writer.writerows([self.state.step, split, k, f"{v:.6g}"] for k, v in values.items())
+        self.accelerator.log({f"{split}/{k}": v for k, v in values.items()}, step=self.state.step)
+
+    def _truncate_metrics(self, after_step: int) -> None:
+        path = self.output_dir / "metrics.csv"
+        if not self.accelerator.is_main_process or not path.exists():
+            return
+        with path.open(newline="") as file:
+            rows = list(csv.reader(file))
+        kept = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= after_step]
+        text = "".join(",".join(r) + "\n" for r in kept)
+        write_text_atomic(path, text)
+
+
+def train(config: TrainConfig) -> dict[str, Any]:
+    """Build a :class:`Trainer` and run it; return the last validation metrics."""
+    return Trainer(config).fit()

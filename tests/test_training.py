@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import pyramidrefine as pr
+from pyramidrefine.cli import main as cli_main
+from pyramidrefine.errors import ConfigurationError
+from pyramidrefine.training import Trainer, load_config
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    """8 smooth synthetic colour photos of 48×40 px."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        small = rng.random((4, 5, 3))
+        image = Image.fromarray((small * 255).astype(np.uint8)).resize((48, 40), Image.BILINEAR)
+        image.save(folder / f"photo_{i}.png")
+    return folder
+
+
+def tiny_config(tmp_path, photo_folder, *overrides):
+    base = [
+        f"output_dir={tmp_path / 'run'}",
+        f"data.train={photo_folder}",
+        "max_steps=3",
+        "checkpoint_every=3",
+        "validate_every=3",
+        "log_every=1",
+        "data.image_size=32",
+        "data.batch_size=2",
+        "data.val_fraction=0.25",
+        "data.val_max_images=2",
+        "model.generator_kwargs={base_channels: 4, depth: 2}",
+        "model.base_size=16",
+        "loss.discriminator_kwargs={base_channels: 8, n_layers: 2}",
+    ]
+    return load_config(None, [*base, *overrides])
+
+
+def generator_weights(trainer):
+    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["scheme.name=unrolled", "scheme.level_weights=[0.5, 1.0]"],
+        ["scheme.name=per_level", "scheme.feedback=teacher"],
+        ["scheme.name=per_level", "scheme.feedback=self"],
+        ["scheme.name=per_level", "scheme.feedback=scheduled", "model.levels=2",
+         "model.base_size=null", "model.shared=false"],
+        ["scheme.crop_levels=true"],
+        ["scheme.crop_levels=true", "scheme.name=per_level", "scheme.feedback=self"],
+        ["loss.discriminator=null"],
+        ["loss.discriminator=multiscale", "loss.gan=hinge"],
+        ["mixed_precision=bf16"],
+        ["ema_decay=0.9", "gradient_accumulation_steps=2", "optim.scheduler=cosine"],
+    ],
+    ids=["unrolled", "teacher", "self", "scheduled-per-level-generators", "crops",
+         "crops-self", "no-gan", "multiscale-hinge", "bf16", "ema-accumulation"],
+)
+def test_three_steps_train(tmp_path, photo_folder, overrides):
+    trainer = Trainer(tiny_config(tmp_path, photo_folder, *overrides))
+    before = generator_weights(trainer)
+    metrics = trainer.fit()
+    assert trainer.state.step == 3
+    assert metrics and all(np.isfinite(v) for v in metrics.values())
+    changed = [not torch.equal(before[k], v) for k, v in trainer.model.state_dict().items()
+               if v.is_floating_point()]
+    assert any(changed)
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    losses = [float(r.split(",")[3]) for r in rows[1:] if ",train,total," in r]
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+    assert list((tmp_path / "run" / "samples").glob("*.png"))
+
+
+def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, photo_folder):
+    common = ["max_steps=4", "checkpoint_every=2", "validate_every=100", "ema_decay=0.5"]
+    straight = Trainer(tiny_config(tmp_path / "a", photo_folder, *common))
+    straight.fit()
+
+    interrupted = Trainer(tiny_config(tmp_path / "b", photo_folder, *common, "max_steps=2"))
+    interrupted.fit()
+    del interrupted  # as if killed after the checkpoint at step 2
+    resumed = Trainer(tiny_config(tmp_path / "b", photo_folder, *common))
+    resumed.fit()
+
+    assert resumed.state.step == 4
+    for key, value in straight.model.state_dict().items():
+        torch.testing.assert_close(resumed.model.state_dict()[key], value, rtol=0, atol=0)
+    for key, value in straight.ema.state_dict().items():
+        torch.testing.assert_close(resumed.ema.state_dict()[key], value, rtol=0, atol=0)
+
+
+def test_exported_model_loads_and_colorizes(tmp_path, photo_folder):
+    Trainer(tiny_config(tmp_path, photo_folder, "loss.discriminator=null")).fit()
+    model = pr.CoarseToFine.from_pretrained(tmp_path / "run" / "model")
+    out = pr.colorize(torch.rand(3, 20, 30), model=model)
+    assert out.shape == (3, 20, 30)
+
+
+def test_cli_train_and_evaluate(tmp_path, photo_folder, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"output_dir: {tmp_path / 'run'}\nmax_steps: 2\n")
+    code = cli_main([
+        "train", "--config", str(config), f"data.train={photo_folder}", "data.image_size=32",
+        "data.batch_size=2", "model.generator_kwargs={base_channels: 4, depth: 2}",
+        "model.base_size=16", "loss.discriminator=null", "checkpoint_every=2",
+        "validate_every=2",
+    ])
+    assert code == 0
+    assert cli_main(["evaluate", "--model", str(tmp_path / "run" / "model"),
+                     "--data", str(photo_folder), "--max-images", "2"]) == 0
+    output = capsys.readouterr().out
+    assert "l1_ab" in output and "ssim" in output and "psnr" in output
+
+
+def test_config_errors_are_clear(tmp_path):
+    with pytest.raises(ConfigurationError, match=r"unknown key\(s\) \['lr'\] in config.model"):
+        load_config(None, ["model.lr=0.1"])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("max_steps: [1\n")
+    with pytest.raises(ConfigurationError, match="cannot read the config"):
+        load_config(bad)
+    assert cli_main(["train", f"--config={bad}"]) == 2
