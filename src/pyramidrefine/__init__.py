@@ -1,8 +1,11 @@
 """pyramidrefine: coarse-to-fine image-to-image refinement over a pyramid of scales."""
 
-from . import generators, tasks
+from . import data, discriminators, generators, losses, metrics, tasks
+from .data import load_image_dataset, split_dataset
+from .discriminators import MultiScaleDiscriminator, PatchGAN
 from .errors import (
     ConfigurationError,
+    DataError,
     ImageReadError,
     InvalidInputError,
     PyramidRefineError,
@@ -10,6 +13,7 @@ from .errors import (
 )
 from .generators import UNet
 from .inference import colorize
+from .losses import GANLoss, Pix2PixObjective
 from .pyramid import CoarseToFine
 from .registry import (
     DISCRIMINATORS,
@@ -43,8 +47,13 @@ __all__ = [
     "CoarseToFine",
     "ColorizationTask",
     "ConfigurationError",
+    "DataError",
+    "GANLoss",
     "ImageReadError",
     "InvalidInputError",
+    "MultiScaleDiscriminator",
+    "PatchGAN",
+    "Pix2PixObjective",
     "PyramidRefineError",
     "Registry",
     "UNet",
@@ -55,15 +64,21 @@ __all__ = [
     "create_generator",
     "create_loss",
     "create_task",
+    "data",
+    "discriminators",
     "generators",
     "list_discriminators",
     "list_generators",
     "list_losses",
     "list_tasks",
+    "load_image_dataset",
     "load_plugins",
+    "losses",
+    "metrics",
     "register_discriminator",
     "register_generator",
     "register_loss",
     "register_task",
+    "split_dataset",
     "tasks",
 ]

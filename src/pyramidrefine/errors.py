@@ -21,3 +21,7 @@ class InvalidInputError(PyramidRefineError, ValueError):
 
 class ImageReadError(InvalidInputError):
     """A file that is missing, unreadable or not an image."""
+
+
+class DataError(PyramidRefineError):
+    """A dataset that cannot be used as loaded (for example: no usable images left)."""
