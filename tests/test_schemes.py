@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 import torch
 
@@ -8,14 +10,22 @@ from pyramidrefine.training.schemes import _crop_windows, pyramid_step, teacher_
 
 @pytest.fixture
 def model():
-    return pr.CoarseToFine("unet", in_channels=1, out_channels=2, levels=3, base_channels=4,
-                           depth=1)
+    return pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, levels=3, base_channels=4, depth=1
+    )
 
 
 def run(model, scheme, seed=0, size=32):
     inputs, targets = torch.randn(2, 1, size, size), torch.randn(2, 2, size, size)
-    return pyramid_step(model, inputs, targets, scheme, step=0, max_steps=10,
-                        generator=torch.Generator().manual_seed(seed))
+    return pyramid_step(
+        model,
+        inputs,
+        targets,
+        scheme,
+        step=0,
+        max_steps=10,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 def test_unrolled_supervises_the_final_level_with_gradients_through_all(model):
@@ -33,8 +43,9 @@ def test_deep_supervision_returns_every_weighted_level(model):
 
 
 def test_per_level_self_feedback_detaches_coarser_levels():
-    model = pr.CoarseToFine("unet", in_channels=1, out_channels=2, levels=3, shared=False,
-                            base_channels=4, depth=1)
+    model = pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, levels=3, shared=False, base_channels=4, depth=1
+    )
     scheme = SchemeConfig(name="per_level", feedback="self")
     for seed in range(20):
         (result,) = run(model, scheme, seed)
@@ -63,8 +74,9 @@ def test_teacher_prior_is_the_downscaled_truth(model):
 
 
 def test_crop_levels_run_every_level_at_the_base_size(model):
-    results = run(model, SchemeConfig(name="unrolled", crop_levels=True,
-                                      level_weights=[1.0, 1.0, 1.0]))
+    results = run(
+        model, SchemeConfig(name="unrolled", crop_levels=True, level_weights=[1.0, 1.0, 1.0])
+    )
     assert [tuple(r.prediction.shape[-2:]) for r in results] == [(8, 8)] * 3
 
 
@@ -72,7 +84,7 @@ def test_crop_windows_are_nested():
     sizes = [(16, 16), (32, 32), (64, 64), (128, 128)]
     for seed in range(20):
         windows = _crop_windows(sizes, torch.Generator().manual_seed(seed))
-        for parent, child in zip(windows, windows[1:], strict=False):
+        for parent, child in itertools.pairwise(windows):
             assert 2 * parent.top <= child.top <= 2 * parent.top + 16
             assert 2 * parent.left <= child.left <= 2 * parent.left + 16
             assert child.top + 16 <= sizes[windows.index(child)][0]

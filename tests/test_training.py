@@ -1,12 +1,19 @@
 import numpy as np
 import pytest
 import torch
+from accelerate.state import AcceleratorState
 from PIL import Image
 
 import pyramidrefine as pr
 from pyramidrefine.cli import main as cli_main
 from pyramidrefine.errors import ConfigurationError
 from pyramidrefine.training import Trainer, load_config
+
+
+@pytest.fixture(autouse=True)
+def _fresh_accelerator_state():
+    """Accelerate keeps one global state per process; each test trains as a new process."""
+    AcceleratorState._reset_state(reset_partial_state=True)
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +57,36 @@ def generator_weights(trainer):
         ["scheme.name=unrolled", "scheme.level_weights=[0.5, 1.0]"],
         ["scheme.name=per_level", "scheme.feedback=teacher"],
         ["scheme.name=per_level", "scheme.feedback=self"],
-        ["scheme.name=per_level", "scheme.feedback=scheduled", "model.levels=2",
-         "model.base_size=null", "model.shared=false"],
+        [
+            "scheme.name=per_level",
+            "scheme.feedback=scheduled",
+            "model.levels=2",
+            "model.base_size=null",
+            "model.shared=false",
+        ],
         ["scheme.crop_levels=true"],
         ["scheme.crop_levels=true", "scheme.name=per_level", "scheme.feedback=self"],
         ["loss.discriminator=null"],
-        ["loss.discriminator=multiscale", "loss.gan=hinge"],
+        [
+            "loss.discriminator=multiscale",
+            "loss.gan=hinge",
+            "loss.discriminator_kwargs={base_channels: 8, n_layers: 1, num_scales: 2}",
+        ],
         ["mixed_precision=bf16"],
         ["ema_decay=0.9", "gradient_accumulation_steps=2", "optim.scheduler=cosine"],
     ],
-    ids=["unrolled", "teacher", "self", "scheduled-per-level-generators", "crops",
-         "crops-self", "no-gan", "multiscale-hinge", "bf16", "ema-accumulation"],
+    ids=[
+        "unrolled",
+        "teacher",
+        "self",
+        "scheduled-per-level-generators",
+        "crops",
+        "crops-self",
+        "no-gan",
+        "multiscale-hinge",
+        "bf16",
+        "ema-accumulation",
+    ],
 )
 def test_three_steps_train(tmp_path, photo_folder, overrides):
     trainer = Trainer(tiny_config(tmp_path, photo_folder, *overrides))
@@ -68,8 +94,11 @@ def test_three_steps_train(tmp_path, photo_folder, overrides):
     metrics = trainer.fit()
     assert trainer.state.step == 3
     assert metrics and all(np.isfinite(v) for v in metrics.values())
-    changed = [not torch.equal(before[k], v) for k, v in trainer.model.state_dict().items()
-               if v.is_floating_point()]
+    changed = [
+        not torch.equal(before[k], v)
+        for k, v in trainer.model.state_dict().items()
+        if v.is_floating_point()
+    ]
     assert any(changed)
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     losses = [float(r.split(",")[3]) for r in rows[1:] if ",train,total," in r]
@@ -106,15 +135,36 @@ def test_exported_model_loads_and_colorizes(tmp_path, photo_folder):
 def test_cli_train_and_evaluate(tmp_path, photo_folder, capsys):
     config = tmp_path / "config.yaml"
     config.write_text(f"output_dir: {tmp_path / 'run'}\nmax_steps: 2\n")
-    code = cli_main([
-        "train", "--config", str(config), f"data.train={photo_folder}", "data.image_size=32",
-        "data.batch_size=2", "model.generator_kwargs={base_channels: 4, depth: 2}",
-        "model.base_size=16", "loss.discriminator=null", "checkpoint_every=2",
-        "validate_every=2",
-    ])
+    code = cli_main(
+        [
+            "train",
+            "--config",
+            str(config),
+            f"data.train={photo_folder}",
+            "data.image_size=32",
+            "data.batch_size=2",
+            "model.generator_kwargs={base_channels: 4, depth: 2}",
+            "model.base_size=16",
+            "loss.discriminator=null",
+            "checkpoint_every=2",
+            "validate_every=2",
+        ]
+    )
     assert code == 0
-    assert cli_main(["evaluate", "--model", str(tmp_path / "run" / "model"),
-                     "--data", str(photo_folder), "--max-images", "2"]) == 0
+    assert (
+        cli_main(
+            [
+                "evaluate",
+                "--model",
+                str(tmp_path / "run" / "model"),
+                "--data",
+                str(photo_folder),
+                "--max-images",
+                "2",
+            ]
+        )
+        == 0
+    )
     output = capsys.readouterr().out
     assert "l1_ab" in output and "ssim" in output and "psnr" in output
 

@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     train = commands.add_parser("train", help="train a model from a YAML config")
     train.add_argument("--config", help="YAML file (see configs/); defaults if omitted")
     train.add_argument(
-        "overrides", nargs="*", metavar="KEY=VALUE",
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
         help="override config keys, e.g. max_steps=100 data.batch_size=4",
     )
 

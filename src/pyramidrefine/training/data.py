@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import datasets
 import numpy as np
-from datasets.distributed import split_dataset_by_node
 import torch
+from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler
 
 from ..data import (
@@ -36,7 +36,9 @@ def build_datasets(config: TrainConfig) -> tuple[Dataset | IterableDataset, list
     sources = [data.train] if isinstance(data.train, str) else list(data.train)
     loaded = [load_image_dataset(s, streaming=data.streaming) for s in sources]
     loaded = [d.select_columns(["image"]) for d in loaded]
-    train, _ = filter_images(datasets.concatenate_datasets(loaded) if len(loaded) > 1 else loaded[0])
+    train, _ = filter_images(
+        datasets.concatenate_datasets(loaded) if len(loaded) > 1 else loaded[0]
+    )
     if data.val:
         val_images = validation_images(data.val, max_images=data.val_max_images)
     elif data.streaming or not data.val_fraction:
@@ -82,7 +84,10 @@ def training_loader(
         len(samples.crops), batch_size, config.seed, start_batch, process_index, num_processes
     )
     return DataLoader(
-        samples, batch_size=batch_size, sampler=sampler, num_workers=config.data.num_workers,
+        samples,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=config.data.num_workers,
         drop_last=True,
     )
 
@@ -105,8 +110,15 @@ class _EpochIndexed(Dataset):
 class _EndlessSampler(Sampler[int]):
     """Shuffled epochs without end; this process's share of every ``num_processes`` batches."""
 
-    def __init__(self, size: int, batch_size: int, seed: int, start_batch: int,
-                 process_index: int, num_processes: int) -> None:
+    def __init__(
+        self,
+        size: int,
+        batch_size: int,
+        seed: int,
+        start_batch: int,
+        process_index: int,
+        num_processes: int,
+    ) -> None:
         if size < batch_size:
             raise ConfigurationError(
                 f"{size} training images are fewer than data.batch_size={batch_size}"
@@ -116,8 +128,9 @@ class _EndlessSampler(Sampler[int]):
 
     def _global_stream(self) -> Iterator[int]:
         for epoch in itertools.count():
-            order = torch.randperm(self.size, generator=torch.Generator().manual_seed(
-                self.seed * 7919 + epoch))
+            order = torch.randperm(
+                self.size, generator=torch.Generator().manual_seed(self.seed * 7919 + epoch)
+            )
             per_epoch = self.size // self.batch_size * self.batch_size  # whole batches only
             yield from (epoch * self.size + int(i) for i in order[:per_epoch])
 
@@ -142,7 +155,8 @@ class _StreamCrops(IterableDataset):
     def __iter__(self) -> Iterator[torch.Tensor]:
         for epoch in itertools.count():
             shard = split_dataset_by_node(
-                self.stream.shuffle(seed=self.seed + epoch), rank=self.rank,
+                self.stream.shuffle(seed=self.seed + epoch),
+                rank=self.rank,
                 world_size=self.world,
             )
             for position, row in enumerate(shard):

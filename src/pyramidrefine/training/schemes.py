@@ -67,16 +67,34 @@ def pyramid_step(
     windows = _crop_windows(sizes, generator) if config.crop_levels else None
     if config.name == "unrolled":
         weights = _level_weights(config, len(sizes))
-        return _walk(model, inputs, targets, sizes, windows, last=len(sizes) - 1,
-                     weights=weights, teacher_levels=set(), detach_prior=False)
+        return _walk(
+            model,
+            inputs,
+            targets,
+            sizes,
+            windows,
+            last=len(sizes) - 1,
+            weights=weights,
+            teacher_levels=set(),
+            detach_prior=False,
+        )
     if config.name == "per_level":
         level = int(torch.randint(len(sizes), (1,), generator=generator))
         teacher = float(torch.rand((), generator=generator)) < teacher_probability(
             config, step, max_steps
         )
         weights = [0.0] * level + [1.0]
-        return _walk(model, inputs, targets, sizes, windows, last=level, weights=weights,
-                     teacher_levels={level} if teacher else set(), detach_prior=True)
+        return _walk(
+            model,
+            inputs,
+            targets,
+            sizes,
+            windows,
+            last=level,
+            weights=weights,
+            teacher_levels={level} if teacher else set(),
+            detach_prior=True,
+        )
     raise ConfigurationError(f"unknown scheme {config.name!r}; use 'unrolled' or 'per_level'")
 
 
@@ -118,7 +136,9 @@ def _walk(
         else:
             prior = _upsampled_prior(previous, level, sizes, windows)
             prior = prior.detach() if detach_prior else prior
-        with torch.set_grad_enabled(torch.is_grad_enabled() and (level == last or not detach_prior)):
+        with torch.set_grad_enabled(
+            torch.is_grad_enabled() and (level == last or not detach_prior)
+        ):
             previous = model.run_level(level, condition, prior)
         if weights[level] > 0:
             results.append(LevelResult(level, condition, previous, target, weights[level]))
@@ -135,8 +155,9 @@ def _upsampled_prior(
         return resize(previous, sizes[level])
     parent, child = windows[level - 1], windows[level]
     upsampled = resize(previous, (2 * parent.height, 2 * parent.width))
-    offset = _Window(child.top - 2 * parent.top, child.left - 2 * parent.left,
-                     child.height, child.width)
+    offset = _Window(
+        child.top - 2 * parent.top, child.left - 2 * parent.left, child.height, child.width
+    )
     return offset.cut(upsampled)
 
 

@@ -67,8 +67,15 @@ class _SchemeStep(nn.Module):
     def forward(
         self, inputs: torch.Tensor, targets: torch.Tensor, step: int, generator: torch.Generator
     ) -> list[LevelResult]:
-        return pyramid_step(self.model, inputs, targets, self.config.scheme, step=step,
-                            max_steps=self.config.max_steps, generator=generator)
+        return pyramid_step(
+            self.model,
+            inputs,
+            targets,
+            self.config.scheme,
+            step=step,
+            max_steps=self.config.max_steps,
+            generator=generator,
+        )
 
 
 class StepLosses(NamedTuple):
@@ -233,8 +240,13 @@ class Trainer:
             process_index=accelerator.process_index,
             num_processes=accelerator.num_processes,
         )
-        progress = tqdm(total=config.max_steps, initial=self.state.step, desc="train",
-                        unit="step", disable=not accelerator.is_main_process)
+        progress = tqdm(
+            total=config.max_steps,
+            initial=self.state.step,
+            desc="train",
+            unit="step",
+            disable=not accelerator.is_main_process,
+        )
         metrics: dict[str, float] = {}
         started, images = time.perf_counter(), 0
         nonfinite_in_a_row = 0
@@ -266,7 +278,10 @@ class Trainer:
                 self._log({**losses.parts, "images_per_s": rate}, "train")
             if self.state.step % config.validate_every == 0 or self.state.step == config.max_steps:
                 metrics = self.validate()
-            if self.state.step % config.checkpoint_every == 0 or self.state.step == config.max_steps:
+            if (
+                self.state.step % config.checkpoint_every == 0
+                or self.state.step == config.max_steps
+            ):
                 self.save_checkpoint()
         progress.close()
         accelerator.end_training()
@@ -304,7 +319,7 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         if d_loss is not None:
-            parts["discriminator"] = float(d_loss)
+            parts["discriminator"] = float(d_loss.detach())
         return StepLosses(g_loss, d_loss, parts)
 
     def _generator_loss(self, levels: list[LevelResult], gan_on: bool):
@@ -320,9 +335,11 @@ class Trainer:
                 result.prediction.float(), result.target.float(), fake_logits
             )
             total = total + result.weight * loss
-            parts |= {f"level{result.level}_{k}" if len(levels) > 1 else k: v
-                      for k, v in level_parts.items()}
-        parts["total"] = float(total)
+            parts |= {
+                f"level{result.level}_{k}" if len(levels) > 1 else k: v
+                for k, v in level_parts.items()
+            }
+        parts["total"] = float(total.detach())
         return total, parts
 
     def _skip(self) -> None:
@@ -341,8 +358,11 @@ class Trainer:
         model = self.inference_model()
         model.eval()
         metrics = evaluate_colorizer(model, self.val_images, autocast_dtype=self._autocast_dtype())
-        save_comparison_grid(model, self.val_images[:4],
-                             self.output_dir / "samples" / f"step-{self.state.step:08d}.png")
+        save_comparison_grid(
+            model,
+            self.val_images[:4],
+            self.output_dir / "samples" / f"step-{self.state.step:08d}.png",
+        )
         model.train()
         self._log(metrics, "val")
         return metrics
