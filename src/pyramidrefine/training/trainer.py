@@ -78,6 +78,23 @@ class _SchemeStep(nn.Module):
         )
 
 
+class _Throughput:
+    """Images per second since the last reset (validation and checkpoints excluded)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.images, self.started = 0, time.perf_counter()
+
+    def add(self, images: int) -> None:
+        self.images += images
+
+    @property
+    def rate(self) -> float:
+        return self.images / max(time.perf_counter() - self.started, 1e-9)
+
+
 class StepLosses(NamedTuple):
     generator: torch.Tensor
     discriminator: torch.Tensor | None
@@ -121,6 +138,7 @@ class Trainer:
             l1_weight=config.loss.l1_weight, gan=config.loss.gan if self.discriminator else None
         )
         self.state = TrainingState()
+        self._nonfinite_in_a_row = 0
         self.train_data, self.val_images = build_datasets(config)
         self._prepare()
 
@@ -248,41 +266,29 @@ class Trainer:
             disable=not accelerator.is_main_process,
         )
         metrics: dict[str, float] = {}
-        started, images = time.perf_counter(), 0
-        nonfinite_in_a_row = 0
+        meter = _Throughput()
         for rgb in loader:
             if self.state.step >= config.max_steps:
                 break
-            rgb = rgb.to(accelerator.device)
             with accelerator.accumulate(self.step_module):
-                losses = self.training_step(rgb)
-            images += rgb.shape[0] * accelerator.num_processes
-            if losses is None:
-                nonfinite_in_a_row += 1
-                if nonfinite_in_a_row >= MAX_NONFINITE_IN_A_ROW:
-                    raise TrainingError(
-                        f"{nonfinite_in_a_row} steps in a row had non-finite losses or "
-                        "gradients; lower the learning rate or use mixed_precision=no"
-                    )
-                continue
-            nonfinite_in_a_row = 0
-            if not accelerator.sync_gradients:
+                losses = self._checked(self.training_step(rgb.to(accelerator.device)))
+            meter.add(rgb.shape[0] * accelerator.num_processes)
+            if losses is None or not accelerator.sync_gradients:
                 continue
             self.state.step += 1
             if self.ema is not None:
                 self.ema.update_parameters(self.model)
             progress.update(1)
-            rate = images / (time.perf_counter() - started)
-            progress.set_postfix(loss=f"{losses.parts['total']:.3f}", img_s=f"{rate:.1f}")
+            progress.set_postfix(loss=f"{losses.parts['total']:.3f}", img_s=f"{meter.rate:.1f}")
             if self.state.step % config.log_every == 0:
-                self._log({**losses.parts, "images_per_s": rate}, "train")
-            if self.state.step % config.validate_every == 0 or self.state.step == config.max_steps:
+                self._log({**losses.parts, "images_per_s": meter.rate}, "train")
+            last = self.state.step == config.max_steps
+            if self.state.step % config.validate_every == 0 or last:
                 metrics = self.validate()
-            if (
-                self.state.step % config.checkpoint_every == 0
-                or self.state.step == config.max_steps
-            ):
+                meter.reset()
+            if self.state.step % config.checkpoint_every == 0 or last:
                 self.save_checkpoint()
+                meter.reset()
         progress.close()
         accelerator.end_training()
         return metrics
@@ -321,6 +327,16 @@ class Trainer:
         if d_loss is not None:
             parts["discriminator"] = float(d_loss.detach())
         return StepLosses(g_loss, d_loss, parts)
+
+    def _checked(self, losses: StepLosses | None) -> StepLosses | None:
+        """Count skipped (non-finite) steps; stop after too many in a row."""
+        self._nonfinite_in_a_row = 0 if losses is not None else self._nonfinite_in_a_row + 1
+        if self._nonfinite_in_a_row >= MAX_NONFINITE_IN_A_ROW:
+            raise TrainingError(
+                f"{self._nonfinite_in_a_row} steps in a row had non-finite losses; lower "
+                "the learning rate or use mixed_precision=no"
+            )
+        return losses
 
     def _generator_loss(self, levels: list[LevelResult], gan_on: bool):
         total, parts = 0.0, {}
