@@ -163,3 +163,21 @@ def test_save_pretrained_needs_a_registered_generator(tmp_path):
     with pytest.raises(ConfigurationError, match="register_generator"):
         model.save_pretrained(tmp_path)
     assert not any(tmp_path.iterdir())
+
+
+def test_with_settings_shares_weights_and_changes_the_method():
+    model = pr.CoarseToFine(**small_unet(), in_channels=1, out_channels=2, base_size=16).eval()
+    baseline = model.with_settings(levels=1)
+    patchwise = model.with_settings(levels=1, tile=24, overlap=8)
+    assert baseline.generators[0] is model.generators[0]
+    assert len(baseline.level_sizes(64, 64)) == 1 and len(model.level_sizes(64, 64)) == 3
+    assert model.levels is None and model.tile is None  # the original is unchanged
+    x = torch.randn(1, 1, 40, 40)
+    with torch.no_grad():
+        assert not torch.allclose(baseline(x), model(x))
+        assert patchwise(x).shape == (1, 2, 40, 40)
+        torch.testing.assert_close(baseline(x), model.run_level(0, x))
+    with pytest.raises(ConfigurationError, match="overlap < tile"):
+        model.with_settings(tile=8, overlap=8)
+    with pytest.raises(ConfigurationError, match="with_settings takes"):
+        model.with_settings(shared=False)

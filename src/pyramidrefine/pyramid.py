@@ -15,6 +15,7 @@ baseline and ``levels=1, tile=...`` the patchwise (tile, predict, reassemble) me
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -233,6 +234,36 @@ class CoarseToFine(
             raise InvalidInputError(f"expected a floating-point tensor, got {x.dtype}")
         if min(x.shape[-2:]) < 1 or x.shape[0] < 1:
             raise InvalidInputError(f"empty input of shape {tuple(x.shape)}")
+
+    def with_settings(self, **settings: Any) -> CoarseToFine:
+        """A view with other ``levels``/``base_size``/``tile``/``overlap``, same weights.
+
+        E.g. ``model.with_settings(levels=1)`` is the full-resolution baseline and
+        ``model.with_settings(levels=1, tile=256)`` the patchwise method of a pyramid model.
+        """
+        unknown = set(settings) - {"levels", "base_size", "tile", "overlap"}
+        if unknown:
+            raise ConfigurationError(
+                f"with_settings takes levels, base_size, tile, overlap; got {sorted(unknown)}"
+            )
+        if "levels" in settings and "base_size" not in settings:
+            settings["base_size"] = None
+        if "base_size" in settings and "levels" not in settings:
+            settings["levels"] = None
+        view = copy.copy(self)
+        view._modules = dict(self._modules)  # same generator modules, own attributes
+        view.__dict__.update(settings)
+        view._hub_mixin_config = {**self._hub_mixin_config, **settings}
+        if view.levels is None and view.base_size is None:
+            raise ConfigurationError("give levels or base_size")
+        if not view.shared and view.levels != len(view.generators):
+            raise ConfigurationError(
+                f"this model has one generator per level ({len(view.generators)}); it cannot "
+                f"run with levels={view.levels}"
+            )
+        if view.tile is not None and not 0 <= view.overlap < view.tile:
+            raise ConfigurationError(f"need 0 <= overlap < tile, got {view.tile}, {view.overlap}")
+        return view
 
     def save_pretrained(self, save_directory: Any, **kwargs: Any) -> Any:
         """Write ``config.json`` + ``model.safetensors`` atomically; needs a named generator."""
