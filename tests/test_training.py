@@ -177,3 +177,10 @@ def test_config_errors_are_clear(tmp_path):
     with pytest.raises(ConfigurationError, match="cannot read the config"):
         load_config(bad)
     assert cli_main(["train", f"--config={bad}"]) == 2
+
+
+def test_ema_follows_batchnorm_statistics(tmp_path, photo_folder):
+    trainer = Trainer(tiny_config(tmp_path, photo_folder, "ema_decay=0.5"))
+    trainer.fit()
+    ema_stats = trainer.ema.module.generators[0].stem[1].running_mean
+    assert ema_stats.abs().sum() > 0  # not the initial zeros

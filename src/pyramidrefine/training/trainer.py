@@ -120,7 +120,9 @@ class Trainer:
         self.task = create_task(config.task)
         self.model = self._build_model()
         self.ema = (
-            AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+            AveragedModel(
+                self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+            )
             if config.ema_decay
             else None
         )
