@@ -4,6 +4,7 @@ from . import data, discriminators, generators, losses, metrics, tasks
 from .data import load_image_dataset, split_dataset
 from .discriminators import MultiScaleDiscriminator, PatchGAN
 from .errors import (
+    CheckpointError,
     ConfigurationError,
     DataError,
     ImageReadError,
@@ -44,6 +45,7 @@ __all__ = [
     "GENERATORS",
     "LOSSES",
     "TASKS",
+    "CheckpointError",
     "CoarseToFine",
     "ColorizationTask",
     "ConfigurationError",

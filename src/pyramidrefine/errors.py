@@ -25,3 +25,7 @@ class ImageReadError(InvalidInputError):
 
 class DataError(PyramidRefineError):
     """A dataset that cannot be used as loaded (for example: no usable images left)."""
+
+
+class CheckpointError(PyramidRefineError, OSError):
+    """A model folder or file that cannot be loaded safely (missing, mismatched, pickled)."""

@@ -20,10 +20,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-from .atomic import atomic_path
+from .checkpoints import SafeHubMixin
 from .errors import ConfigurationError, InvalidInputError
 from .generators import first_conv_in_channels, required_multiple
 from .registry import create_generator
@@ -34,7 +33,7 @@ GeneratorSpec = str | Callable[..., nn.Module] | nn.Module | Sequence[nn.Module]
 
 class CoarseToFine(
     nn.Module,
-    PyTorchModelHubMixin,
+    SafeHubMixin,
     library_name="pyramidrefine",
     repo_url="https://github.com/pyramidrefine/pyramidrefine",
     tags=["image-to-image", "pyramidrefine"],
@@ -266,14 +265,17 @@ class CoarseToFine(
         return view
 
     def save_pretrained(self, save_directory: Any, **kwargs: Any) -> Any:
-        """Write ``config.json`` + ``model.safetensors`` atomically; needs a named generator."""
+        """Write ``config.json`` + ``model.safetensors`` atomically; needs a named generator.
+
+        ``CoarseToFine.from_pretrained(folder_or_hub_id)`` rebuilds the model from the
+        config alone and fills it strictly from the safetensors file.
+        """
         if not self._generator_is_named:
             raise ConfigurationError(
                 "save_pretrained needs a generator given by its registered name, so that the "
                 "config alone can rebuild it; register your generator with @register_generator"
             )
-        with atomic_path(save_directory, directory=True) as temporary:
-            return super().save_pretrained(temporary, **kwargs)
+        return super().save_pretrained(save_directory, **kwargs)
 
     def extra_repr(self) -> str:
         pyramid = f"levels={self.levels}" if self.levels else f"base_size={self.base_size}"

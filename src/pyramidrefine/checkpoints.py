@@ -1,0 +1,128 @@
+"""Safe save/load of models: ``config.json`` + ``model.safetensors``, never a pickle.
+
+:class:`SafeHubMixin` is huggingface_hub's ``PyTorchModelHubMixin`` (which records the
+constructor's arguments as ``config.json`` and handles Hub ids) with three changes:
+saving is atomic, weights must match the architecture exactly (no silently random
+layers), and pickle files (``.bin``, ``.pt``, ...) are refused instead of unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+from safetensors import SafetensorError
+
+from .atomic import atomic_path
+from .errors import CheckpointError
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+CONVERT_HINT = (
+    "pickle files can run arbitrary code when loaded, so pyramidrefine never opens them. "
+    'If you trust the file, convert it once: python -c "import torch, safetensors.torch as s; '
+    "s.save_file(torch.load('FILE', weights_only=True), 'model.safetensors')\""
+)
+
+
+class SafeHubMixin(PyTorchModelHubMixin):
+    """``save_pretrained`` / ``from_pretrained`` with safetensors only, strict and atomic."""
+
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs: Any) -> Any:
+        """Write ``config.json`` + ``model.safetensors`` into ``save_directory`` atomically."""
+        with atomic_path(save_directory, directory=True) as temporary:
+            return super().save_pretrained(temporary, **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any):
+        """Load from a local folder or a Hub id; errors say what is wrong with the files."""
+        source = Path(pretrained_model_name_or_path)
+        if source.exists() or _looks_like_a_path(str(pretrained_model_name_or_path)):
+            _check_model_folder(source)
+        try:
+            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        except json.JSONDecodeError as error:
+            raise CheckpointError(
+                f"{pretrained_model_name_or_path}: config.json is not valid JSON ({error})"
+            ) from None
+        except (HfHubHTTPError, LocalEntryNotFoundError) as error:
+            raise CheckpointError(
+                f"{pretrained_model_name_or_path}: not a local model folder, and the Hub could "
+                f"not provide it ({type(error).__name__}); check the name or your connection"
+            ) from None
+
+    @classmethod
+    def _from_pretrained(
+        cls, *, model_id: str, map_location: str = "cpu", strict: bool = True, **kwargs: Any
+    ):
+        weights = _weights_file(model_id, kwargs)
+        model_kwargs = {k: v for k, v in kwargs.items() if k not in _HUB_ARGUMENTS}
+        try:
+            model = cls(**model_kwargs)
+        except (TypeError, ValueError) as error:
+            raise CheckpointError(
+                f"{model_id}: config.json does not describe a {cls.__name__}: {error}"
+            ) from None
+        try:
+            safetensors.torch.load_model(model, weights, strict=True, device=map_location)
+        except (RuntimeError, SafetensorError) as error:
+            first_line = str(error).strip().splitlines()[0]
+            raise CheckpointError(
+                f"{model_id}: model.safetensors does not fit the architecture in config.json "
+                f"(another model, or missing/extra weights): {first_line}"
+            ) from None
+        return model.eval()
+
+
+_HUB_ARGUMENTS = {
+    "revision",
+    "cache_dir",
+    "force_download",
+    "local_files_only",
+    "token",
+    "proxies",
+    "resume_download",
+}
+
+
+def _looks_like_a_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or os.sep in name and name.count("/") != 1
+
+
+def _check_model_folder(folder: Path) -> None:
+    if not folder.exists():
+        raise CheckpointError(f"{folder}: no such model folder")
+    if not folder.is_dir():
+        hint = f" {CONVERT_HINT}" if folder.suffix in PICKLE_SUFFIXES else ""
+        raise CheckpointError(
+            f"{folder}: a model is a folder with config.json and model.safetensors, "
+            f"not a single file.{hint}"
+        )
+    if not (folder / constants.CONFIG_NAME).is_file():
+        raise CheckpointError(f"{folder}: no config.json, so the architecture is unknown")
+    if not (folder / constants.SAFETENSORS_SINGLE_FILE).is_file():
+        pickles = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
+        found = f"found {', '.join(pickles)}; {CONVERT_HINT}" if pickles else "nothing to load"
+        raise CheckpointError(f"{folder}: no model.safetensors ({found})")
+
+
+def _weights_file(model_id: str, hub_kwargs: dict[str, Any]) -> str:
+    if os.path.isdir(model_id):
+        return os.path.join(model_id, constants.SAFETENSORS_SINGLE_FILE)
+    download = {
+        k: hub_kwargs[k]
+        for k in ("revision", "cache_dir", "force_download", "local_files_only", "token")
+        if k in hub_kwargs
+    }
+    try:
+        return hf_hub_download(
+            repo_id=model_id, filename=constants.SAFETENSORS_SINGLE_FILE, **download
+        )
+    except EntryNotFoundError:
+        raise CheckpointError(
+            f"{model_id}: the Hub repository has no model.safetensors; {CONVERT_HINT}"
+        ) from None

@@ -1,0 +1,128 @@
+import json
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+import pyramidrefine as pr
+from pyramidrefine.errors import CheckpointError
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2
+    )
+    model.save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
+class _Exploit:
+    """Unpickling this writes a marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def plant_pickle(path, marker):
+    path.write_bytes(pickle.dumps({"state_dict": _Exploit(marker)}))
+
+
+def test_save_is_atomic_and_loads_strictly(saved):
+    assert sorted(p.name for p in saved.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+    ]
+    assert not list(saved.parent.glob(".*tmp*"))
+    assert isinstance(pr.CoarseToFine.from_pretrained(saved), pr.CoarseToFine)
+
+
+def test_failed_save_leaves_nothing(tmp_path, monkeypatch):
+    model = pr.CoarseToFine("unet", in_channels=1, out_channels=2, levels=1, depth=1)
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pr.CoarseToFine, "_save_pretrained", explode)
+    with pytest.raises(OSError, match="disk full"):
+        model.save_pretrained(tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("suffix", [".bin", ".pt"])
+def test_pickles_are_refused_and_never_executed(tmp_path, suffix):
+    marker = tmp_path / "pwned"
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"in_channels": 1, "out_channels": 2}))
+    plant_pickle(folder / f"pytorch_model{suffix}", marker)
+    with pytest.raises(CheckpointError, match="pickle files can run arbitrary code"):
+        pr.CoarseToFine.from_pretrained(folder)
+    with pytest.raises(CheckpointError, match="not a single file.*pickle"):
+        pr.CoarseToFine.from_pretrained(folder / f"pytorch_model{suffix}")
+    with pytest.raises(CheckpointError):
+        pr.colorize(torch.rand(3, 8, 8), model=folder)
+    assert not marker.exists()
+
+
+def test_weights_of_another_model_are_refused(saved, tmp_path):
+    other = pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, levels=2, base_channels=8, depth=2
+    )
+    other.save_pretrained(tmp_path / "other")
+    (saved / "model.safetensors").write_bytes((tmp_path / "other/model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="does not fit the architecture"):
+        pr.CoarseToFine.from_pretrained(saved)
+
+
+@pytest.mark.parametrize("change", ["missing", "extra"])
+def test_missing_or_extra_weights_are_refused(saved, change):
+    weights = load_file(saved / "model.safetensors")
+    if change == "missing":
+        weights.pop(next(k for k in weights if k.endswith(".weight")))
+    else:
+        weights["generators.0.surplus"] = torch.zeros(3)
+    save_file(weights, saved / "model.safetensors")
+    with pytest.raises(CheckpointError, match="missing/extra weights"):
+        pr.CoarseToFine.from_pretrained(saved)
+
+
+def test_config_with_unknown_keys_is_refused(saved):
+    config = json.loads((saved / "config.json").read_text())
+    (saved / "config.json").write_text(json.dumps({**config, "levles": 3}))
+    with pytest.raises(CheckpointError, match="config.json does not describe.*levles"):
+        pr.CoarseToFine.from_pretrained(saved)
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda d: None, "no such model folder"),
+        (lambda d: d.mkdir(), "no config.json"),
+        (lambda d: (d.mkdir(), (d / "config.json").write_text("{}")), "no model.safetensors"),
+        (
+            lambda d: (
+                d.mkdir(),
+                (d / "config.json").write_text("{oops"),
+                (d / "model.safetensors").write_bytes(b""),
+            ),
+            "not valid JSON",
+        ),
+    ],
+    ids=["missing", "no-config", "no-weights", "bad-json"],
+)
+def test_broken_model_folders(tmp_path, setup, message):
+    folder = tmp_path / "model"
+    setup(folder)
+    with pytest.raises(CheckpointError, match=message):
+        pr.CoarseToFine.from_pretrained(folder)
+
+
+def test_unknown_hub_id_offline_is_a_clear_error():
+    with pytest.raises(CheckpointError, match="could not provide it"):
+        pr.CoarseToFine.from_pretrained("nobody/no-such-colorizer")
