@@ -63,7 +63,7 @@ def test_pickles_are_refused_and_never_executed(tmp_path, suffix):
     plant_pickle(folder / f"pytorch_model{suffix}", marker)
     with pytest.raises(CheckpointError, match="pickle files can run arbitrary code"):
         pr.CoarseToFine.from_pretrained(folder)
-    with pytest.raises(CheckpointError, match="not a single file.*pickle"):
+    with pytest.raises(CheckpointError, match=r"not a single file.*pickle"):
         pr.CoarseToFine.from_pretrained(folder / f"pytorch_model{suffix}")
     with pytest.raises(CheckpointError):
         pr.colorize(torch.rand(3, 8, 8), model=folder)
@@ -95,7 +95,7 @@ def test_missing_or_extra_weights_are_refused(saved, change):
 def test_config_with_unknown_keys_is_refused(saved):
     config = json.loads((saved / "config.json").read_text())
     (saved / "config.json").write_text(json.dumps({**config, "levles": 3}))
-    with pytest.raises(CheckpointError, match="config.json does not describe.*levles"):
+    with pytest.raises(CheckpointError, match=r"config\.json does not describe.*levles"):
         pr.CoarseToFine.from_pretrained(saved)
 
 

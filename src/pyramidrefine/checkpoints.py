@@ -90,7 +90,7 @@ _HUB_ARGUMENTS = {
 
 
 def _looks_like_a_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or os.sep in name and name.count("/") != 1
+    return name.startswith((".", "/", "~")) or (os.sep in name and name.count("/") != 1)
 
 
 def _check_model_folder(folder: Path) -> None:
