@@ -16,19 +16,66 @@ from .errors import ImageReadError, InvalidInputError
 ImageLike = Image.Image | np.ndarray | torch.Tensor | str | os.PathLike
 
 
-def read_image(path: str | os.PathLike) -> Image.Image:
-    """Open an image file as RGB or L, upright according to its EXIF orientation."""
+DEFAULT_MAX_PIXELS = 1 << 28  # 268 M pixels, e.g. 16384×16384
+_GREY_MODES = ("1", "L", "LA", "La")
+_HIGH_DEPTH_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def read_image(
+    path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> Image.Image:
+    """Open an image file as 8-bit RGB or L, upright according to its EXIF orientation.
+
+    16-bit and float images are rescaled, CMYK/palette/alpha images become RGB (alpha
+    dropped), animated images give their first frame. Images over ``max_pixels`` are
+    refused before they are decoded (``None``: no limit).
+    """
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path}: no such file")
     if not path.is_file():
         raise ImageReadError(f"{path}: not a file")
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            return image.convert("L" if image.mode in ("1", "L") else "RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        with _pillow_limit_off(), Image.open(path) as image:
+            if max_pixels is not None and image.width * image.height > max_pixels:
+                raise ImageReadError(
+                    f"{path}: {image.width}×{image.height} pixels is over the limit of "
+                    f"{max_pixels} (a decompression bomb?); raise max_pixels if you trust it"
+                )
+            image.seek(0)
+            image.load()
+            return normalise_mode(ImageOps.exif_transpose(image))
+    except ImageReadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageReadError(f"{path}: not a readable image ({error})") from None
+
+
+def normalise_mode(image: Image.Image) -> Image.Image:
+    """8-bit ``L`` for grey images, 8-bit ``RGB`` for everything else."""
+    if image.mode in ("L", "RGB"):
+        return image
+    if image.mode in _GREY_MODES:
+        return image.convert("L")
+    if image.mode in _HIGH_DEPTH_MODES:
+        values = np.asarray(image, dtype=np.float64)
+        peak = 1.0 if image.mode == "F" else 65535.0
+        peak = max(peak, float(np.nanmax(values)) if values.size else peak)
+        scaled = np.nan_to_num(values / peak, nan=0.0).clip(0.0, 1.0)
+        return Image.fromarray(np.round(scaled * 255).astype(np.uint8))
+    if image.mode in ("RGBa", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA")  # transparency becomes alpha, dropped below
+    return image.convert("RGB")
+
+
+class _pillow_limit_off:
+    """Pillow's own bomb check raises before our clearer one; lift it while we open."""
+
+    def __enter__(self) -> None:
+        self.saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+
+    def __exit__(self, *exc: object) -> None:
+        Image.MAX_IMAGE_PIXELS = self.saved
 
 
 @dataclass(frozen=True)
@@ -49,8 +96,7 @@ def to_tensor(image: ImageLike) -> tuple[torch.Tensor, ImageKind]:
     if isinstance(image, str | os.PathLike):
         image = read_image(image)
     if isinstance(image, Image.Image):
-        if image.mode not in ("L", "RGB"):
-            image = image.convert("RGB")
+        image = normalise_mode(image)
         array = np.asarray(image, dtype=np.float32) / 255.0
         return _hwc_to_tensor(array), ImageKind("pil")
     if isinstance(image, np.ndarray):
