@@ -218,6 +218,8 @@ class Trainer:
         if self.accelerator.is_main_process:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         temporary = self.checkpoint_dir / f".{name}.tmp"
+        if self.accelerator.is_main_process:
+            shutil.rmtree(temporary, ignore_errors=True)  # left by a run killed mid-save
         self.accelerator.wait_for_everyone()
         self.accelerator.save_state(str(temporary))
         self.accelerator.wait_for_everyone()
@@ -241,7 +243,12 @@ class Trainer:
     def _prune_checkpoints(self) -> None:
         for stale in sorted(self.checkpoint_dir.glob("step-*"))[: -self.config.keep_checkpoints]:
             shutil.rmtree(stale, ignore_errors=True)
-        for leftover in self.checkpoint_dir.glob(".step-*.tmp"):
+        self._remove_partial_writes()
+
+    def _remove_partial_writes(self) -> None:
+        """Delete temporary folders that a killed run left half-written."""
+        leftovers = [*self.checkpoint_dir.glob(".step-*.tmp"), *self.output_dir.glob(".model.*")]
+        for leftover in leftovers:
             shutil.rmtree(leftover, ignore_errors=True)
 
     # -- training ------------------------------------------------------------------------
@@ -251,6 +258,8 @@ class Trainer:
         config, accelerator = self.config, self.accelerator
         self.output_dir.mkdir(parents=True, exist_ok=True)
         save_config(config, self.output_dir / "config.yaml")
+        if accelerator.is_main_process:
+            self._remove_partial_writes()
         self.resume()
         accelerator.init_trackers("pyramidrefine")
         loader = training_loader(
