@@ -184,3 +184,26 @@ def test_ema_follows_batchnorm_statistics(tmp_path, photo_folder):
     trainer.fit()
     ema_stats = trainer.ema.module.generators[0].stem[1].running_mean
     assert ema_stats.abs().sum() > 0  # not the initial zeros
+
+
+def test_nonfinite_losses_are_skipped_then_stop(tmp_path, photo_folder):
+    from pyramidrefine.training import TrainingError
+
+    trainer = Trainer(tiny_config(tmp_path, photo_folder, "loss.discriminator=null"))
+    real_loss, calls = trainer.objective.generator_loss, []
+
+    def sometimes_nan(prediction, target, fake_logits=None):
+        calls.append(1)
+        total, parts = real_loss(prediction, target, fake_logits)
+        return (total * float("nan"), parts) if len(calls) <= 2 else (total, parts)
+
+    trainer.objective.generator_loss = sometimes_nan
+    trainer.fit()
+    assert trainer.state.step == 3 and trainer.state.skipped_nonfinite == 2
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    always = Trainer(tiny_config(tmp_path / "b", photo_folder, "loss.discriminator=null"))
+    always.objective.generator_loss = lambda p, t, f=None: (p.sum() * float("nan"), {})
+    with pytest.raises(TrainingError, match="10 steps in a row had non-finite losses"):
+        always.fit()
+    assert always.state.skipped_nonfinite == 10
