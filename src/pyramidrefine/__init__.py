@@ -13,8 +13,10 @@ from .errors import (
     UnknownNameError,
 )
 from .generators import UNet
-from .inference import colorize
+from .inference import Colorizer, colorize
 from .losses import GANLoss, Pix2PixObjective
+from .methods import METHODS, apply_method
+from .pretrained import load_colorizer
 from .pyramid import CoarseToFine
 from .registry import (
     DISCRIMINATORS,
@@ -44,10 +46,12 @@ __all__ = [
     "DISCRIMINATORS",
     "GENERATORS",
     "LOSSES",
+    "METHODS",
     "TASKS",
     "CheckpointError",
     "CoarseToFine",
     "ColorizationTask",
+    "Colorizer",
     "ConfigurationError",
     "DataError",
     "GANLoss",
@@ -61,6 +65,7 @@ __all__ = [
     "UNet",
     "UnknownNameError",
     "__version__",
+    "apply_method",
     "colorize",
     "create_discriminator",
     "create_generator",
@@ -73,6 +78,7 @@ __all__ = [
     "list_generators",
     "list_losses",
     "list_tasks",
+    "load_colorizer",
     "load_image_dataset",
     "load_plugins",
     "losses",

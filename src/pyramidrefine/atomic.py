@@ -16,6 +16,8 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
 
     On error the temporary file or folder is removed and ``target`` is left untouched.
     A folder replaces an existing one by two renames (the old one is deleted afterwards).
+    The result gets the permissions of a newly created file or folder (``0o666`` or
+    ``0o777`` less the umask), not the owner-only ones of temporary files.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -27,6 +29,7 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         os.close(handle)
         temporary = Path(name)
     try:
+        temporary.chmod((0o777 if directory else 0o666) & ~_umask())
         yield temporary
         if directory and target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -41,6 +44,12 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         else:
             temporary.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    umask = os.umask(0o022)  # reading the umask means setting it; set it straight back
+    os.umask(umask)
+    return umask
 
 
 def write_text_atomic(target: str | os.PathLike, text: str) -> None:

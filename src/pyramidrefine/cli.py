@@ -1,4 +1,4 @@
-"""Command line: ``pyramidrefine train | evaluate``."""
+"""Command line: ``pyramidrefine train | evaluate | colorize``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from . import colorize_cli
 from .errors import PyramidRefineError
 
 
@@ -29,11 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--max-images", type=int, default=None)
     evaluate.add_argument("--device", default="cpu")
 
+    colorize_cli.add_parser(commands)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "train":
             return _train(args)
+        if args.command == "colorize":
+            return colorize_cli.run(args)
         return _evaluate(args)
     except PyramidRefineError as error:
         print(f"pyramidrefine {args.command}: error: {error}", file=sys.stderr)

@@ -1,0 +1,264 @@
+"""``pyramidrefine colorize``: colour image files, folders and globs into an output folder."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from .atomic import atomic_path
+from .errors import ConfigurationError, PyramidRefineError
+from .images import read_image
+from .inference import Colorizer
+from .methods import METHODS
+
+DESCRIPTION = """\
+Colour black-and-white photos. Each output has its input's size and exactly its
+luminance (colour inputs are reduced to their luminance first) and is written as
+DIR/<input stem><suffix>.<ext>, atomically. A file that fails is reported as
+"path: problem" on stderr and the others go on. Exit code: 0 if every file was
+coloured, 1 if any failed, 2 for usage or configuration errors. Under
+`accelerate launch` the files are shared between the processes.
+"""
+
+METHODS_HELP = """\
+methods (the same weights, run differently):
+  pyramid        coarse to fine over a pyramid of scales (the model as trained)
+  pyramid-tiled  the pyramid, with levels larger than --tile run tile by tile
+  baseline       one pass at full resolution
+  patchwise      one pass at full resolution, tile by tile (--tile, default the base size)
+  lowres         one pass at --base-size, colour upsampled bilinearly (as DeOldify, DDColor)
+  lowres-guided  lowres, with the upsampled colour aligned to the photo's edges by a
+                 guided filter
+--tile and --overlap apply to pyramid-tiled and patchwise only, --base-size to all
+methods but baseline.
+"""
+
+JPEG_SUFFIXES = (".jpg", ".jpeg")
+KEPT_SUFFIXES = (".png", *JPEG_SUFFIXES)
+JPEG_QUALITY = 95
+FILE_ERRORS = (PyramidRefineError, OSError, MemoryError, Image.DecompressionBombError)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input file and the output it is coloured into."""
+
+    source: Path
+    target: Path
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register the ``colorize`` subcommand."""
+    parser = commands.add_parser(
+        "colorize",
+        help="colour black-and-white photos",
+        description=DESCRIPTION,
+        epilog=METHODS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="image files, folders (their images, sorted) or glob patterns such as 'scans/*.jpg'",
+    )
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="output folder (created)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("png", "jpg"),
+        help="output format; default: the input's (PNG or JPEG; other formats give PNG)",
+    )
+    parser.add_argument(
+        "--suffix", default="_color", help="added to each input's stem (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace outputs that already exist"
+    )
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default="pyramid",
+        metavar="METHOD",
+        help=f"{', '.join(METHODS)} (see below; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--tile",
+        type=_positive,
+        help="tile size of pyramid-tiled (default 512) and patchwise (default the base size)",
+    )
+    parser.add_argument(
+        "--overlap",
+        type=_non_negative,
+        help="minimum overlap of neighbouring tiles (default 64, at most a quarter of the tile)",
+    )
+    parser.add_argument(
+        "--base-size",
+        type=_positive,
+        help="long side of the coarsest pyramid level, and the working size of the lowres "
+        "methods (default: the model's, else 256)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="DIR_OR_HUB_ID",
+        help="folder written by save_pretrained or a Hugging Face Hub id "
+        "(default: the colorizer shipped with pyramidrefine)",
+    )
+    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16"),
+        default="fp32",
+        help="fp32, or bf16 autocast (faster on recent GPUs and CPUs) (default: %(default)s)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Colour every file named by ``args``; returns the exit code."""
+    from accelerate import PartialState
+
+    use_cpu = not torch.cuda.is_available() or (args.device or "").startswith("cpu")
+    state = PartialState(cpu=use_cpu)  # cpu=True: several CPU processes share out the files
+    device = args.device or str(state.device)
+    colorizer = Colorizer(
+        args.model,
+        method=args.method,
+        tile=args.tile,
+        overlap=args.overlap,
+        base_size=args.base_size,
+        device=device,
+        precision=args.precision,
+    )
+    _make_folder(args.out)
+    files, problems = expand_paths(args.paths)
+    jobs, clashes = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
+    state.wait_for_everyone()  # every process plans the same jobs before any is written
+    problems = (problems + clashes) if state.is_main_process else []
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    coloured = failed = 0
+    with state.split_between_processes(jobs) as mine:
+        for job in tqdm(mine, unit="image", disable=not state.is_local_main_process):
+            try:
+                colour_file(colorizer, job)
+                coloured += 1
+            except FILE_ERRORS as error:
+                tqdm.write(_problem(job.source, error), file=sys.stderr)
+                failed += 1
+    failed += len(problems)
+    prefix = f"process {state.process_index}: " if state.num_processes > 1 else ""
+    print(f"{prefix}{coloured} coloured, {failed} failed")
+    return 1 if failed else 0
+
+
+def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
+    """Files named by ``paths`` (files, folders, globs) in order, without repeats, and problems.
+
+    A folder gives its entries with an image extension, sorted; a glob gives its matches,
+    sorted, each treated as if named on the command line. Missing files are kept (they
+    are reported when read).
+    """
+    files: dict[Path, Path] = {}
+    problems: list[str] = []
+    for name in paths:
+        path = Path(name)
+        candidates = [path]
+        if not path.exists() and any(char in name for char in "*?["):
+            candidates = [Path(match) for match in sorted(glob.glob(name))]
+            if not candidates:
+                problems.append(f"{name}: no file matches this pattern")
+        for candidate in candidates:
+            if candidate.is_dir():
+                images = _folder_images(candidate)
+                if not images:
+                    problems.append(f"{candidate}: no images in this folder")
+            else:
+                images = [candidate]
+            for image in images:
+                files.setdefault(image.resolve(), image)
+    return list(files.values()), problems
+
+
+def plan_outputs(
+    files: list[Path], out: Path, suffix: str, image_format: str | None, overwrite: bool
+) -> tuple[list[Job], list[str]]:
+    """The job of each file, and a problem line for each output that must not be written."""
+    inputs = {file.resolve() for file in files}
+    taken: dict[Path, Path] = {}
+    jobs: list[Job] = []
+    problems: list[str] = []
+    for source in files:
+        target = out / f"{source.stem}{suffix}{_output_suffix(source, image_format)}"
+        resolved = target.resolve()
+        if resolved in inputs:
+            problems.append(f"{source}: output {target} is an input; change --out or --suffix")
+        elif resolved in taken:
+            problems.append(f"{source}: output {target} is also the output of {taken[resolved]}")
+        elif target.exists() and not overwrite:
+            problems.append(f"{source}: output {target} exists (--overwrite replaces it)")
+        else:
+            taken[resolved] = source
+            jobs.append(Job(source, target))
+    return jobs, problems
+
+
+def colour_file(colorizer: Colorizer, job: Job) -> None:
+    """Read, colour and atomically write one file."""
+    coloured = colorizer(read_image(job.source))
+    with atomic_path(job.target) as temporary:
+        save_image(coloured, temporary)
+
+
+def save_image(image: Image.Image, path: Path) -> None:
+    """Write ``image`` as JPEG or PNG, by ``path``'s extension."""
+    if path.suffix.lower() in JPEG_SUFFIXES:
+        image.save(path, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        image.save(path, format="PNG")
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    readable = {ext for ext, name in Image.registered_extensions().items() if name in Image.OPEN}
+    return sorted(entry for entry in folder.iterdir() if entry.suffix.lower() in readable)
+
+
+def _output_suffix(source: Path, image_format: str | None) -> str:
+    if image_format is not None:
+        return f".{image_format}"
+    return source.suffix if source.suffix.lower() in KEPT_SUFFIXES else ".png"
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"{folder}: cannot create the output folder ({error.strerror})"
+        ) from None
+
+
+def _problem(path: Path, error: BaseException) -> str:
+    message = str(error) or type(error).__name__
+    return f"{path}: {message.removeprefix(f'{path}: ')}"
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value

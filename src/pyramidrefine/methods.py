@@ -1,0 +1,129 @@
+"""Inference methods: the same trained weights run as pyramid, baseline, patchwise or low-res.
+
+``apply_method(model, name)`` returns a function ``B×C×H×W → B×C'×H×W``:
+
+- ``pyramid``: the model as configured (optionally with another ``base_size``);
+- ``pyramid-tiled``: the pyramid with levels larger than ``tile`` run tile by tile;
+- ``baseline``: one full-resolution pass (``levels=1``);
+- ``patchwise``: one full-resolution pass tile by tile (``levels=1, tile=...``);
+- ``lowres``: the trick of popular colorizers (DeOldify's ``render_factor``, DDColor):
+  predict on the input shrunk to a long side of ``base_size``, then upsample the
+  prediction bilinearly (the caller keeps the full-resolution input, e.g. L);
+- ``lowres-guided``: ``lowres`` with the upsampled prediction refined by a guided filter
+  steered by the full-resolution input (normalised to [-1, 1], as the colorization task's
+  L), so that colour edges follow its edges.
+
+The low-res pass is the pyramid at the small size: a single level when ``base_size`` is
+given or the model has one (the image then fits the coarsest level), else the model's
+fixed ``levels``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from kornia.filters import guided_blur
+
+from .errors import ConfigurationError
+from .pyramid import CoarseToFine
+from .tiling import resize
+
+Predictor = Callable[[torch.Tensor], torch.Tensor]
+
+METHODS = ("pyramid", "pyramid-tiled", "baseline", "patchwise", "lowres", "lowres-guided")
+DEFAULT_BASE_SIZE = 256
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 64
+# Guided filter on a guidance in [0, 1]: local L contrasts with a standard deviation above
+# about sqrt(eps) ≈ 0.03 (3 L units) are edges that the colour should follow.
+GUIDED_EPS = 1e-3
+
+_OPTIONS = {
+    "pyramid": {"base_size"},
+    "pyramid-tiled": {"base_size", "tile", "overlap"},
+    "baseline": set(),
+    "patchwise": {"base_size", "tile", "overlap"},
+    "lowres": {"base_size"},
+    "lowres-guided": {"base_size"},
+}
+
+
+def apply_method(
+    model: CoarseToFine,
+    method: str,
+    *,
+    tile: int | None = None,
+    overlap: int | None = None,
+    base_size: int | None = None,
+) -> Predictor:
+    """``model``'s weights run by ``method`` (one of :data:`METHODS`).
+
+    ``tile`` (``pyramid-tiled``: default 512; ``patchwise``: default the base size) and
+    ``overlap`` (default 64, at most a quarter of the tile) set the tiling; ``base_size``
+    is the coarsest level's long side for the pyramids and the working size of the low-res
+    methods (default: the model's, else 256); ``patchwise`` takes it as its default tile.
+    """
+    if method not in METHODS:
+        raise ConfigurationError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    given = {
+        name
+        for name, value in (("tile", tile), ("overlap", overlap), ("base_size", base_size))
+        if value is not None
+    }
+    unused = given - _OPTIONS[method]
+    if unused:
+        raise ConfigurationError(f"method {method!r} does not take {', '.join(sorted(unused))}")
+    pyramid = model.with_settings(base_size=base_size) if base_size is not None else model
+    base = base_size or model.base_size or DEFAULT_BASE_SIZE
+    if method == "pyramid":
+        return pyramid
+    if method == "pyramid-tiled":
+        tile = tile or DEFAULT_TILE
+        return pyramid.with_settings(tile=tile, overlap=_overlap(tile, overlap))
+    if method == "baseline":
+        return model.with_settings(levels=1, tile=None)
+    if method == "patchwise":
+        tile = tile or base
+        return model.with_settings(levels=1, tile=tile, overlap=_overlap(tile, overlap))
+    return LowRes(pyramid, base, guided=method == "lowres-guided")
+
+
+def _overlap(tile: int, overlap: int | None) -> int:
+    return overlap if overlap is not None else min(DEFAULT_OVERLAP, tile // 4)
+
+
+@dataclass(frozen=True)
+class LowRes:
+    """Predict at a long side of ``size`` (never enlarging), upsample, optionally guided."""
+
+    model: Predictor
+    size: int
+    guided: bool = False
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = x.shape[-2:]
+        scale = min(1.0, self.size / max(height, width))
+        small = (max(1, round(height * scale)), max(1, round(width * scale)))
+        prediction = self.model(resize(x, small))
+        if small == (height, width):
+            return prediction
+        if self.guided:
+            return upsample_guided(prediction, (x + 1) / 2)
+        return resize(prediction, (height, width))
+
+
+def upsample_guided(prediction: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
+    """Upsample ``prediction`` to ``guidance``'s size, then guided-filter it by ``guidance``.
+
+    ``guidance`` lies in [0, 1]. The filter's radius is the upsampling factor, so each
+    window spans the two low-res pixels a bilinear ramp blends; ``eps`` is
+    :data:`GUIDED_EPS`. Runs in float32 outside autocast (box-filter variances need it).
+    """
+    size = guidance.shape[-2:]
+    radius = max(1, math.ceil(max(s / p for s, p in zip(size, prediction.shape[-2:], strict=True))))
+    with torch.autocast(guidance.device.type, enabled=False):
+        upsampled = resize(prediction.float(), size)
+        return guided_blur(guidance.float(), upsampled, 2 * radius + 1, GUIDED_EPS, separable=True)
