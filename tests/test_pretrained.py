@@ -32,11 +32,11 @@ def test_the_shipped_folder_is_inside_the_package():
     ("name", "message"),
     [("./no-such-folder", "no such model folder"), ("a/b/c", "no such model folder")],
 )
-def test_bad_model_names_are_configuration_errors(tmp_path, name, message):
-    with pytest.raises(pr.ConfigurationError, match=message):
+def test_bad_model_names_are_checkpoint_errors(tmp_path, name, message):
+    with pytest.raises(pr.CheckpointError, match=message):
         pr.load_colorizer(name)
 
 
 def test_a_folder_without_a_model_is_named(tmp_path):
-    with pytest.raises(pr.ConfigurationError, match=r"not a model folder \(needs config.json"):
+    with pytest.raises(pr.CheckpointError, match=r"no config\.json, so the architecture"):
         pr.load_colorizer(tmp_path)

@@ -40,9 +40,10 @@ class SafeHubMixin(PyTorchModelHubMixin):
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any):
         """Load from a local folder or a Hub id; errors say what is wrong with the files."""
-        source = Path(pretrained_model_name_or_path)
+        source = Path(pretrained_model_name_or_path).expanduser()
         if source.exists() or _looks_like_a_path(str(pretrained_model_name_or_path)):
             _check_model_folder(source)
+            pretrained_model_name_or_path = source
         try:
             return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
         except json.JSONDecodeError as error:
