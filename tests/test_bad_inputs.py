@@ -126,3 +126,48 @@ def test_non_finite_tensors_are_refused(value, tiny_colorizer):
 def test_wrong_channel_counts_are_refused(shape, tiny_colorizer):
     with pytest.raises(pr.InvalidInputError, match="C = 1 or 3"):
         pr.colorize(torch.rand(shape), model=tiny_colorizer)
+
+
+def test_the_cli_goes_through_the_whole_corpus(tmp_path, tiny_colorizer, capsys):
+    from pyramidrefine.cli import main
+
+    tiny_colorizer.save_pretrained(tmp_path / "model")
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for name, make in READABLE.items():
+        make(inputs / name)
+    for name, (make, _) in UNREADABLE.items():
+        make(inputs / name)
+    paths = sorted(str(p) for p in inputs.iterdir()) + [str(inputs / "missing.png")]
+    out = tmp_path / "out"
+    code = main(["colorize", *paths, "--out", str(out), "--model", str(tmp_path / "model")])
+    err = capsys.readouterr().err
+    assert code == 1
+    written = sorted(p.name for p in out.iterdir())
+    assert len(written) == len(READABLE)
+    assert not [p for p in written if p.startswith(".")]  # no temporary leftovers
+    cli_messages = {name: message for name, (_, message) in UNREADABLE.items()}
+    cli_messages["folder.png"] = "no images in this folder"  # a folder argument means its images
+    for name, message in cli_messages.items():
+        assert any(name in line and message in line for line in err.splitlines()), name
+    assert f"{len(READABLE)} coloured, {len(UNREADABLE)} failed" in err
+
+
+def test_an_uncreatable_output_folder_is_a_usage_error(tmp_path, tiny_colorizer, capsys):
+    from pyramidrefine.cli import main
+
+    tiny_colorizer.save_pretrained(tmp_path / "model")
+    (tmp_path / "file.txt").write_text("not a folder")
+    _colour().save(tmp_path / "photo.png")
+    code = main(
+        [
+            "colorize",
+            str(tmp_path / "photo.png"),
+            "--out",
+            str(tmp_path / "file.txt/x"),
+            "--model",
+            str(tmp_path / "model"),
+        ]
+    )
+    assert code == 2
+    assert "cannot create the output folder" in capsys.readouterr().err
