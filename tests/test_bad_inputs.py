@@ -138,10 +138,11 @@ def test_the_cli_goes_through_the_whole_corpus(tmp_path, tiny_colorizer, capsys)
         make(inputs / name)
     for name, (make, _) in UNREADABLE.items():
         make(inputs / name)
-    paths = sorted(str(p) for p in inputs.iterdir()) + [str(inputs / "missing.png")]
+    paths = [*sorted(str(p) for p in inputs.iterdir()), str(inputs / "missing.png")]
     out = tmp_path / "out"
     code = main(["colorize", *paths, "--out", str(out), "--model", str(tmp_path / "model")])
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert code == 1
     written = sorted(p.name for p in out.iterdir())
     assert len(written) == len(READABLE)
@@ -150,7 +151,7 @@ def test_the_cli_goes_through_the_whole_corpus(tmp_path, tiny_colorizer, capsys)
     cli_messages["folder.png"] = "no images in this folder"  # a folder argument means its images
     for name, message in cli_messages.items():
         assert any(name in line and message in line for line in err.splitlines()), name
-    assert f"{len(READABLE)} coloured, {len(UNREADABLE)} failed" in err
+    assert f"{len(READABLE)} coloured, {len(UNREADABLE)} failed" in captured.out
 
 
 def test_an_uncreatable_output_folder_is_a_usage_error(tmp_path, tiny_colorizer, capsys):
