@@ -207,3 +207,18 @@ def test_nonfinite_losses_are_skipped_then_stop(tmp_path, photo_folder):
     with pytest.raises(TrainingError, match="10 steps in a row had non-finite losses"):
         always.fit()
     assert always.state.skipped_nonfinite == 10
+
+
+def test_nonfinite_gradients_skip_the_step(tmp_path, photo_folder):
+    trainer = Trainer(tiny_config(tmp_path, photo_folder, "loss.discriminator=null"))
+    weight = trainer.model.generators[0].head.weight
+    calls = []
+
+    def poison_twice(grad):
+        calls.append(1)
+        return grad * float("inf") if len(calls) <= 2 else grad
+
+    weight.register_hook(poison_twice)
+    trainer.fit()
+    assert trainer.state.step == 3 and trainer.state.skipped_nonfinite == 2
+    assert torch.isfinite(weight).all()

@@ -330,8 +330,13 @@ class Trainer:
         if not torch.isfinite(g_loss):
             return self._skip()
         accelerator.backward(g_loss)
-        if config.optim.max_grad_norm and accelerator.sync_gradients:
-            accelerator.clip_grad_norm_(self.model.parameters(), config.optim.max_grad_norm)
+        if accelerator.sync_gradients:
+            norm = accelerator.clip_grad_norm_(
+                self.model.parameters(), config.optim.max_grad_norm or math.inf
+            )
+            # fp16's gradient scaler handles overflow itself; elsewhere skip the step.
+            if config.mixed_precision != "fp16" and not torch.isfinite(norm):
+                return self._skip()
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -344,8 +349,8 @@ class Trainer:
         self._nonfinite_in_a_row = 0 if losses is not None else self._nonfinite_in_a_row + 1
         if self._nonfinite_in_a_row >= MAX_NONFINITE_IN_A_ROW:
             raise TrainingError(
-                f"{self._nonfinite_in_a_row} steps in a row had non-finite losses; lower "
-                "the learning rate or use mixed_precision=no"
+                f"{self._nonfinite_in_a_row} steps in a row had non-finite losses or gradients; "
+                "lower the learning rate or use mixed_precision=no"
             )
         return losses
 
