@@ -1,4 +1,4 @@
-"""Command line: ``pyramidrefine train | evaluate | colorize``."""
+"""Command line: ``pyramidrefine train | evaluate | export | colorize``."""
 
 from __future__ import annotations
 
@@ -36,6 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--max-images", type=int, default=None)
     evaluate.add_argument("--device", default="cpu")
 
+    export = commands.add_parser("export", help="export a model's generators (ONNX/TorchScript)")
+    export.add_argument("--model", required=True, help="folder written by save_pretrained")
+    export.add_argument("--format", choices=("onnx", "torchscript"), default="onnx")
+    export.add_argument("--out", help="output folder (default: MODEL/FORMAT)")
+    export.add_argument("--tile", type=int, help="tile levels larger than this at run time")
+    export.add_argument("--overlap", type=int, help="tile overlap (default: the model's)")
+
     colorize_cli.add_parser(commands)
 
     args = parser.parse_args(argv)
@@ -45,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "colorize":
             return colorize_cli.run(args)
+        if args.command == "export":
+            return _export(args)
         return _evaluate(args)
     except PyramidRefineError as error:
         print(f"pyramidrefine {args.command}: error: {error}", file=sys.stderr)
@@ -70,6 +79,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = CoarseToFine.from_pretrained(args.model).to(args.device).eval()
     images = validation_images(args.data, max_images=args.max_images)
     _print_metrics(evaluate(model, images, task), task.reference_name)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export
+    from .pyramid import CoarseToFine
+
+    model = CoarseToFine.from_pretrained(args.model)
+    settings = {k: getattr(args, k) for k in ("tile", "overlap") if getattr(args, k) is not None}
+    if settings:
+        model = model.with_settings(**settings)
+    out = Path(args.out or Path(args.model) / args.format)
+    for path in export(model, out, args.format):
+        print(path)
     return 0
 
 
