@@ -12,6 +12,7 @@ from .errors import (
     PyramidRefineError,
     UnknownNameError,
 )
+from .evaluation import evaluate
 from .generators import UNet
 from .inference import Colorizer, colorize
 from .losses import GANLoss, Pix2PixObjective
@@ -38,7 +39,7 @@ from .registry import (
     register_loss,
     register_task,
 )
-from .tasks import ColorizationTask
+from .tasks import ColorizationTask, DenoisingTask, Task
 
 __version__ = "0.1.0"
 
@@ -54,6 +55,7 @@ __all__ = [
     "Colorizer",
     "ConfigurationError",
     "DataError",
+    "DenoisingTask",
     "GANLoss",
     "ImageReadError",
     "InvalidInputError",
@@ -62,6 +64,7 @@ __all__ = [
     "Pix2PixObjective",
     "PyramidRefineError",
     "Registry",
+    "Task",
     "UNet",
     "UnknownNameError",
     "__version__",
@@ -73,6 +76,7 @@ __all__ = [
     "create_task",
     "data",
     "discriminators",
+    "evaluate",
     "generators",
     "list_discriminators",
     "list_generators",

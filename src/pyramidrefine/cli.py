@@ -1,10 +1,11 @@
-"""Command line: ``pyramidrefine train | evaluate | colorize``."""
+"""Command line: ``pyramidrefine train | evaluate | export | colorize``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from . import colorize_cli
 from .errors import PyramidRefineError
@@ -24,11 +25,23 @@ def main(argv: list[str] | None = None) -> int:
         help="override config keys, e.g. max_steps=100 data.batch_size=4",
     )
 
-    evaluate = commands.add_parser("evaluate", help="L1(ab), SSIM, PSNR of a colorizer")
+    evaluate = commands.add_parser("evaluate", help="L1, SSIM, PSNR of a model vs its reference")
     evaluate.add_argument("--model", required=True, help="folder written by save_pretrained")
     evaluate.add_argument("--data", required=True, help="folder of colour photos (or dataset)")
+    evaluate.add_argument(
+        "--task",
+        default=None,
+        help="registered task; default: the one in the model's training.yaml, else colorization",
+    )
     evaluate.add_argument("--max-images", type=int, default=None)
     evaluate.add_argument("--device", default="cpu")
+
+    export = commands.add_parser("export", help="export a model's generators (ONNX/TorchScript)")
+    export.add_argument("--model", required=True, help="folder written by save_pretrained")
+    export.add_argument("--format", choices=("onnx", "torchscript"), default="onnx")
+    export.add_argument("--out", help="output folder (default: MODEL/FORMAT)")
+    export.add_argument("--tile", type=int, help="tile levels larger than this at run time")
+    export.add_argument("--overlap", type=int, help="tile overlap (default: the model's)")
 
     colorize_cli.add_parser(commands)
 
@@ -39,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         if args.command == "colorize":
             return colorize_cli.run(args)
+        if args.command == "export":
+            return _export(args)
         return _evaluate(args)
     except PyramidRefineError as error:
         print(f"pyramidrefine {args.command}: error: {error}", file=sys.stderr)
@@ -46,31 +61,61 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .registry import create_task
     from .training import load_config, train
 
-    metrics = train(load_config(args.config, args.overrides))
-    _print_metrics(metrics)
+    config = load_config(args.config, args.overrides)
+    metrics = train(config)
+    _print_metrics(metrics, create_task(config.task, **config.task_kwargs).reference_name)
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_colorizer
+    from .evaluation import evaluate
     from .pyramid import CoarseToFine
     from .training.data import validation_images
 
+    task = _task_of(args.model, args.task)
     model = CoarseToFine.from_pretrained(args.model).to(args.device).eval()
     images = validation_images(args.data, max_images=args.max_images)
-    _print_metrics(evaluate_colorizer(model, images))
+    _print_metrics(evaluate(model, images, task), task.reference_name)
     return 0
 
 
-def _print_metrics(metrics: dict[str, float]) -> None:
-    names = sorted({k.removesuffix("_grey") for k in metrics})
-    print(f"{'metric':<14}{'model':>10}{'grey':>10}")
+def _export(args: argparse.Namespace) -> int:
+    from .export import export
+    from .pyramid import CoarseToFine
+
+    model = CoarseToFine.from_pretrained(args.model)
+    settings = {k: getattr(args, k) for k in ("tile", "overlap") if getattr(args, k) is not None}
+    if settings:
+        model = model.with_settings(**settings)
+    out = Path(args.out or Path(args.model) / args.format)
+    for path in export(model, out, args.format):
+        print(path)
+    return 0
+
+
+def _task_of(model_dir: str, name: str | None):
+    """The named task, else the one (with its settings) the model was trained on."""
+    from .registry import create_task
+    from .training import load_config
+
+    training = Path(model_dir) / "training.yaml"
+    if name is None and training.is_file():
+        config = load_config(training)
+        return create_task(config.task, **config.task_kwargs)
+    return create_task(name or "colorization")
+
+
+def _print_metrics(metrics: dict[str, float], reference: str = "grey") -> None:
+    suffix = f"_{reference}"
+    names = sorted({k.removesuffix(suffix) for k in metrics})
+    print(f"{'metric':<14}{'model':>10}{reference:>10}")
     for name in names:
-        grey = metrics.get(f"{name}_grey")
-        grey_text = f"{grey:>10.4f}" if grey is not None else ""
-        print(f"{name:<14}{metrics[name]:>10.4f}{grey_text}")
+        value = metrics.get(f"{name}{suffix}")
+        value_text = f"{value:>10.4f}" if value is not None else ""
+        print(f"{name:<14}{metrics[name]:>10.4f}{value_text}")
 
 
 if __name__ == "__main__":

@@ -1,76 +1,118 @@
-"""Score a colorizer on a set of photos: L1(ab), SSIM, PSNR, colourfulness, vs grey output."""
+"""Score a model of any task on a set of photos: L1, SSIM, PSNR, vs the task's reference.
+
+Random degradations (e.g. noise) are drawn from a generator seeded by ``seed`` and the
+image's position, so that every evaluation of the same images sees the same inputs.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from einops import rearrange
 from PIL import Image
 
 from .atomic import atomic_path
-from .metrics import colourfulness, l1, psnr, ssim
-from .pyramid import CoarseToFine
-from .tasks import ColorizationTask
+from .metrics import l1, psnr, ssim
+from .tasks import ColorizationTask, Task
 from .tiling import resize
+
+Predictor = Callable[[torch.Tensor], torch.Tensor]
 
 
 @torch.inference_mode()
-def evaluate_colorizer(
-    model: CoarseToFine,
+def evaluate(
+    model: Predictor,
     images: Iterable[torch.Tensor],
+    task: Task,
     *,
     autocast_dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
 ) -> dict[str, float]:
     """Mean metrics over ``images`` (each ``1×3×H×W`` in [0, 1], any size).
 
-    ``l1_ab`` is on normalised ab (ab/110); ``*_grey`` are the same metrics for the grey
-    prediction (ab = 0), the baseline a colorizer has to beat.
+    ``l1_<task.target_name>`` is on the task's normalised targets; ``ssim`` and ``psnr`` on
+    the rendered RGB against the photo; ``*_<task.reference_name>`` are the same metrics
+    for the task's reference output, the numbers a model has to beat.
     """
-    task = ColorizationTask()
-    device = next(model.parameters()).device
+    device = torch.device(device) if device is not None else _device(model)
     totals: dict[str, float] = {}
     count = 0
-    for rgb in images:
-        rgb = rgb.to(device)
-        L, ab = task.prepare(rgb)
+    for index, rgb in enumerate(images):
+        inputs, targets = task.prepare(rgb.to(device), torch.Generator().manual_seed(seed + index))
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-            prediction = model(L).float()
-        scores = _scores(task, L, ab, prediction)
-        scores |= {f"{k}_grey": v for k, v in _scores(task, L, ab, torch.zeros_like(ab)).items()}
+            prediction = model(inputs).float()
+        reference = task.reference(inputs)
+        scores = _scores(task, inputs, targets, prediction)
+        scores |= {
+            f"{k}_{task.reference_name}": v
+            for k, v in _scores(task, inputs, targets, reference).items()
+        }
         for key, value in scores.items():
             totals[key] = totals.get(key, 0.0) + value
         count += 1
     return {key: value / max(count, 1) for key, value in totals.items()}
 
 
-def _scores(task: ColorizationTask, L, ab, prediction) -> dict[str, float]:
-    rgb_true, rgb_pred = task.render(L, ab), task.render(L, prediction)
+def evaluate_colorizer(
+    model: Predictor,
+    images: Iterable[torch.Tensor],
+    *,
+    autocast_dtype: torch.dtype | None = None,
+) -> dict[str, float]:
+    """:func:`evaluate` on colorization: ``l1_ab`` (ab/110), SSIM, PSNR, colourfulness and
+    the same for grey output, ``*_grey``."""
+    return evaluate(model, images, ColorizationTask(), autocast_dtype=autocast_dtype)
+
+
+def _scores(task: Task, inputs, targets, prediction) -> dict[str, float]:
+    rgb_true, rgb_pred = task.render(inputs, targets), task.render(inputs, prediction)
     return {
-        "l1_ab": float(l1(prediction, ab)),
+        f"l1_{task.target_name}": float(l1(prediction, targets)),
         "ssim": float(ssim(rgb_pred, rgb_true)),
         "psnr": float(psnr(rgb_pred, rgb_true)),
-        "colourfulness": float(colourfulness(rgb_pred)),
+        **task.extra_scores(rgb_pred),
     }
 
 
 @torch.inference_mode()
 def save_comparison_grid(
-    model: CoarseToFine, images: list[torch.Tensor], path, *, height: int = 192
+    model: Predictor,
+    images: list[torch.Tensor],
+    path,
+    *,
+    task: Task | None = None,
+    height: int = 192,
+    seed: int = 0,
 ) -> None:
-    """PNG with one row per image: grey input | prediction | truth (atomic write)."""
-    task = ColorizationTask()
-    device = next(model.parameters()).device
+    """PNG, one row per image: reference (grey input, noisy input…) | prediction | truth.
+
+    ``task`` defaults to colorization. Written atomically.
+    """
+    task = task or ColorizationTask()
+    device = _device(model)
     rows = []
-    for rgb in images:
+    for index, rgb in enumerate(images):
         rgb = rgb.to(device)
         size = (height, max(1, round(rgb.shape[-1] * height / rgb.shape[-2])))
-        L, ab = task.prepare(rgb)
-        prediction = model(L).float()
-        panels = [task.render(L, torch.zeros_like(ab)), task.render(L, prediction), rgb]
+        inputs, _ = task.prepare(rgb, torch.Generator().manual_seed(seed + index))
+        prediction = model(inputs).float()
+        panels = [
+            task.render(inputs, task.reference(inputs)),
+            task.render(inputs, prediction),
+            rgb,
+        ]
         rows.append(torch.cat([resize(p, size) for p in panels], dim=-1))
     width = max(r.shape[-1] for r in rows)
     rows = [torch.nn.functional.pad(r, (0, width - r.shape[-1]), value=1.0) for r in rows]
     grid = rearrange(torch.cat(rows, dim=-2)[0].clamp(0, 1), "c h w -> h w c")
     with atomic_path(path) as temporary:
         Image.fromarray((grid * 255).round().byte().cpu().numpy()).save(temporary, format="PNG")
+
+
+def _device(model: Predictor) -> torch.device:
+    parameters = getattr(model, "parameters", None)
+    if parameters is None:
+        return torch.device("cpu")
+    return next(parameters()).device

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import geometry
 from .checkpoints import SafeHubMixin
 from .errors import ConfigurationError, InvalidInputError
 from .generators import first_conv_in_channels, required_multiple
@@ -157,20 +158,11 @@ class CoarseToFine(
 
     def num_levels(self, height: int, width: int) -> int:
         """Number of levels used for an input of this size."""
-        if self.levels is not None:
-            return self.levels
-        count, long_side = 1, max(height, width)
-        while long_side / 2 ** (count - 1) > self.base_size:
-            count += 1
-        return count
+        return geometry.num_levels(height, width, self.levels, self.base_size)
 
     def level_sizes(self, height: int, width: int) -> list[Size]:
         """(height, width) of every level, coarsest first; the last is the input's size."""
-        count = self.num_levels(height, width)
-        return [
-            (max(1, round(height / 2**scale)), max(1, round(width / 2**scale)))
-            for scale in range(count - 1, -1, -1)
-        ]
+        return geometry.level_sizes(height, width, self.levels, self.base_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predict ``B×out_channels×H×W`` for an input ``B×in_channels×H×W`` of any size."""

@@ -5,13 +5,15 @@ Plain functions on ``B×C×H×W`` tensors (kornia-style): batched, differentiabl
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 from torch.nn import functional as F
 
-Size = tuple[int, int]
+from . import geometry
+from .geometry import Size, padding, tile_starts, tiles
+
+__all__ = ["Size", "blend_window", "pad_to_multiple", "resize", "tile_starts", "tiled_apply"]
 
 
 def resize(x: torch.Tensor, size: Size) -> torch.Tensor:
@@ -32,43 +34,15 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, min_size: int = 1) -> torch.
 
     Reflect padding where the image is large enough, replicate padding otherwise.
     """
-    height, width = x.shape[-2:]
-    pad_h = max(height + -height % multiple, min_size) - height
-    pad_w = max(width + -width % multiple, min_size) - width
+    pad_h, pad_w, mode = padding(*x.shape[-2:], multiple, min_size)
     if pad_h == 0 and pad_w == 0:
         return x
-    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-
-
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Evenly spread starts of tiles of size ``tile`` covering ``length`` with ≥ ``overlap``."""
-    if length <= tile:
-        return [0]
-    count = math.ceil((length - tile) / (tile - overlap)) + 1
-    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
-
-
-def _ramp(length: int, overlap: int, taper_start: bool, taper_end: bool) -> torch.Tensor:
-    """1-D weights: 1 inside, a raised-cosine rise over ``overlap`` pixels at tapered ends."""
-    weights = torch.ones(length)
-    ramp_length = min(overlap, length // 2)
-    if ramp_length > 0:
-        t = (torch.arange(ramp_length) + 0.5) / ramp_length
-        rise = torch.sin(t * math.pi / 2) ** 2  # strictly positive, smooth
-        if taper_start:
-            weights[:ramp_length] = rise
-        if taper_end:
-            weights[-ramp_length:] = rise.flip(0)
-    return weights
 
 
 def blend_window(size: Size, overlap: int, taper: tuple[bool, bool, bool, bool]) -> torch.Tensor:
     """``1×1×h×w`` blending weights; ``taper`` = (top, bottom, left, right) sides to fade."""
-    top, bottom, left, right = taper
-    rows = _ramp(size[0], overlap, top, bottom)
-    cols = _ramp(size[1], overlap, left, right)
-    return torch.outer(rows, cols)[None, None]
+    return torch.from_numpy(geometry.blend_window(size, overlap, taper))
 
 
 def tiled_apply(
@@ -85,18 +59,14 @@ def tiled_apply(
     so a single tile covering ``x`` returns exactly ``fn(x)``.
     """
     height, width = x.shape[-2:]
-    tile_h, tile_w = min(tile, height), min(tile, width)
     output = weight_sum = None
-    for top in tile_starts(height, tile_h, overlap):
-        for left in tile_starts(width, tile_w, overlap):
-            rows, cols = slice(top, top + tile_h), slice(left, left + tile_w)
-            prediction = fn(x[..., rows, cols])
-            if output is None:
-                dtype = torch.promote_types(prediction.dtype, torch.float32)
-                output = x.new_zeros((x.shape[0], prediction.shape[1], height, width), dtype=dtype)
-                weight_sum = x.new_zeros((1, 1, height, width), dtype=dtype)
-            taper = (top > 0, top + tile_h < height, left > 0, left + tile_w < width)
-            window = blend_window((tile_h, tile_w), overlap, taper).to(output)
-            output[..., rows, cols] += prediction * window
-            weight_sum[..., rows, cols] += window
+    for rows, cols, taper in tiles(height, width, tile, overlap):
+        prediction = fn(x[..., rows, cols])
+        if output is None:
+            dtype = torch.promote_types(prediction.dtype, torch.float32)
+            output = x.new_zeros((x.shape[0], prediction.shape[1], height, width), dtype=dtype)
+            weight_sum = x.new_zeros((1, 1, height, width), dtype=dtype)
+        window = blend_window(tuple(prediction.shape[-2:]), overlap, taper).to(output)
+        output[..., rows, cols] += prediction * window
+        weight_sum[..., rows, cols] += window
     return output / weight_sum

@@ -10,8 +10,9 @@ import torch
 from einops import rearrange
 from kornia.color import lab_to_rgb, rgb_to_lab
 
-from ..errors import InvalidInputError
+from ..metrics import colourfulness
 from ..registry import register_task
+from .base import Task, check_rgb
 
 L_SCALE = 50.0
 AB_SCALE = 110.0
@@ -20,15 +21,22 @@ _BISECTION_STEPS = 16
 
 
 @register_task("colorization")
-class ColorizationTask:
-    """Greyscale → colour. Input: normalised L (1 channel); output: normalised ab (2)."""
+class ColorizationTask(Task):
+    """Greyscale → colour. Input: normalised L (1 channel); output: normalised ab (2).
+
+    The reference output is grey (ab = 0): metrics ``*_grey``.
+    """
 
     in_channels = 1
     out_channels = 2
+    target_name = "ab"
+    reference_name = "grey"
 
-    def prepare(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Split ``B×3×H×W`` RGB in [0, 1] into normalised ``(L, ab)``."""
-        lab = rgb_to_lab(_check_rgb(rgb))
+    def prepare(
+        self, rgb: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Split ``B×3×H×W`` RGB in [0, 1] into normalised ``(L, ab)`` (nothing random)."""
+        lab = rgb_to_lab(check_rgb(rgb))
         return lab[:, :1] / L_SCALE - 1.0, lab[:, 1:] / AB_SCALE
 
     def luminance(self, image: torch.Tensor) -> torch.Tensor:
@@ -46,6 +54,14 @@ class ColorizationTask:
         lab = torch.cat([(L.float() + 1.0) * L_SCALE, ab.float() * AB_SCALE], dim=1)
         lab[:, :1] = lab[:, :1].clamp(0.0, 100.0)
         return fit_into_gamut(lab)
+
+    def reference(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Grey: ab = 0."""
+        return inputs.new_zeros(inputs.shape[0], self.out_channels, *inputs.shape[-2:])
+
+    def extra_scores(self, rgb: torch.Tensor) -> dict[str, float]:
+        """Colourfulness (Hasler and Süsstrunk) of the rendered prediction."""
+        return {"colourfulness": float(colourfulness(rgb))}
 
 
 def fit_into_gamut(lab: torch.Tensor) -> torch.Tensor:
@@ -79,10 +95,3 @@ def _pixels_to_rgb(pixels: torch.Tensor) -> torch.Tensor:
 
 def _in_gamut(rgb: torch.Tensor) -> torch.Tensor:
     return ((rgb >= -_GAMUT_TOLERANCE) & (rgb <= 1 + _GAMUT_TOLERANCE)).all(dim=1)
-
-
-def _check_rgb(rgb: torch.Tensor) -> torch.Tensor:
-    if not isinstance(rgb, torch.Tensor) or rgb.ndim != 4 or rgb.shape[1] != 3:
-        shape = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
-        raise InvalidInputError(f"expected a B×3×H×W RGB tensor in [0, 1], got {shape}")
-    return rgb.float()

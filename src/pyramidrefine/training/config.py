@@ -89,6 +89,7 @@ class TrainConfig:
 
     output_dir: str = "runs/colorize"
     task: str = "colorization"
+    task_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. denoising's noise model
     max_steps: int = 1000
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     gradient_accumulation_steps: int = 1

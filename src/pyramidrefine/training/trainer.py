@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..atomic import write_text_atomic
 from ..errors import PyramidRefineError
-from ..evaluation import evaluate_colorizer, save_comparison_grid
+from ..evaluation import evaluate, save_comparison_grid
 from ..losses import Pix2PixObjective
 from ..pyramid import CoarseToFine
 from ..registry import create_discriminator, create_task
@@ -117,7 +117,7 @@ class Trainer:
             kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=find_unused)],
         )
         set_seed(config.seed)
-        self.task = create_task(config.task)
+        self.task = create_task(config.task, **config.task_kwargs)
         self.model = self._build_model()
         self.ema = (
             AveragedModel(
@@ -307,9 +307,9 @@ class Trainer:
     def training_step(self, rgb: torch.Tensor) -> StepLosses | None:
         """One micro-batch: discriminator update, then generator update. ``None`` if skipped."""
         accelerator, config = self.accelerator, self.config
-        inputs, targets = self.task.prepare(rgb)
         seed = (config.seed * 1_000_003 + self.state.step) * 64 + accelerator.process_index
         generator = torch.Generator().manual_seed(seed)
+        inputs, targets = self.task.prepare(rgb, generator)  # e.g. noise, drawn from the seed
         gan_on = self.discriminator is not None and self.state.step >= config.loss.pretrain_steps
         with accelerator.autocast():
             levels = self.step_module(inputs, targets, self.state.step, generator)
@@ -389,11 +389,12 @@ class Trainer:
             return {}
         model = self.inference_model()
         model.eval()
-        metrics = evaluate_colorizer(model, self.val_images, autocast_dtype=self._autocast_dtype())
+        metrics = evaluate(model, self.val_images, self.task, autocast_dtype=self._autocast_dtype())
         save_comparison_grid(
             model,
             self.val_images[:4],
             self.output_dir / "samples" / f"step-{self.state.step:08d}.png",
+            task=self.task,
         )
         model.train()
         self._log(metrics, "val")

@@ -1,0 +1,82 @@
+"""Export a ``CoarseToFine``'s generators for deployment: ONNX or TorchScript.
+
+Each distinct generator (one if shared, else one per level) is exported with dynamic
+batch, height and width; ``pyramid.json`` holds what the pyramid loop needs
+(:class:`~pyramidrefine.onnx_runtime.OnnxCoarseToFine` runs it without torch).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from .errors import ConfigurationError
+from .onnx_runtime import CONFIG_NAME
+from .pyramid import CoarseToFine
+
+Format = Literal["onnx", "torchscript"]
+FORMATS = ("onnx", "torchscript")
+OPSET = 18
+_DYNAMIC = {0: "batch", 2: "height", 3: "width"}
+
+
+def export(model: CoarseToFine, folder: str | os.PathLike, format: Format = "onnx") -> list[Path]:
+    """Write ``model``'s generators and ``pyramid.json`` into ``folder``; return the files.
+
+    Puts ``model`` in eval mode (BatchNorm running statistics are what gets exported).
+    ``tile``/``overlap`` of the model are written into ``pyramid.json`` as defaults.
+    """
+    if format not in FORMATS:
+        raise ConfigurationError(f"unknown export format {format!r}; use one of {FORMATS}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    suffix = ".onnx" if format == "onnx" else ".pt"
+    names = [f"generator-{i}{suffix}" for i in range(len(model.generators))]
+    side = 2 * model.pad_multiple
+    parameter = next(model.parameters())
+    example = parameter.new_zeros(1, model.generator_in_channels, side, side + model.pad_multiple)
+    for generator, name in zip(model.generators, names, strict=True):
+        write = _onnx if format == "onnx" else _torchscript
+        write(generator, example, folder / name)
+    config = {
+        "format": format,
+        "generators": names,
+        "in_channels": model.in_channels,
+        "out_channels": model.out_channels,
+        "levels": model.levels,
+        "base_size": model.base_size,
+        "tile": model.tile,
+        "overlap": model.overlap,
+        "pad_multiple": model.pad_multiple,
+    }
+    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    return [folder / name for name in names] + [folder / CONFIG_NAME]
+
+
+@torch.no_grad()
+def _onnx(generator: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on deprecations
+        torch.onnx.export(
+            generator,
+            (example,),
+            str(path),
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": _DYNAMIC, "y": _DYNAMIC},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+@torch.no_grad()
+def _torchscript(generator: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(generator, example).save(str(path))

@@ -1,0 +1,82 @@
+"""Pyramid and tiling arithmetic without torch: level sizes, padding, tile starts, blend ramps.
+
+Shared by :class:`~pyramidrefine.CoarseToFine` and the NumPy/onnxruntime pipeline
+(:mod:`pyramidrefine.onnx_runtime`), so that both cut images the same way.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Size = tuple[int, int]
+
+
+def num_levels(height: int, width: int, levels: int | None, base_size: int | None) -> int:
+    """``levels`` if fixed, else the count that brings the long side to ``<= base_size``."""
+    if levels is not None:
+        return levels
+    count, long_side = 1, max(height, width)
+    while long_side / 2 ** (count - 1) > base_size:
+        count += 1
+    return count
+
+
+def level_sizes(height: int, width: int, levels: int | None, base_size: int | None) -> list[Size]:
+    """(height, width) of every level, coarsest first; the last is the input's size."""
+    count = num_levels(height, width, levels, base_size)
+    return [
+        (max(1, round(height / 2**scale)), max(1, round(width / 2**scale)))
+        for scale in range(count - 1, -1, -1)
+    ]
+
+
+def padding(height: int, width: int, multiple: int, min_size: int = 1) -> tuple[int, int, str]:
+    """Bottom and right padding to multiples of ``multiple`` (``>= min_size``), and its mode.
+
+    Reflect padding where the image is large enough, replicate padding otherwise.
+    """
+    pad_h = max(height + -height % multiple, min_size) - height
+    pad_w = max(width + -width % multiple, min_size) - width
+    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+    return pad_h, pad_w, mode
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Evenly spread starts of tiles of size ``tile`` covering ``length`` with ≥ ``overlap``."""
+    if length <= tile:
+        return [0]
+    count = math.ceil((length - tile) / (tile - overlap)) + 1
+    return [round(i * (length - tile) / (count - 1)) for i in range(count)]
+
+
+def ramp(length: int, overlap: int, taper_start: bool, taper_end: bool) -> np.ndarray:
+    """1-D float32 weights: 1 inside, a raised-cosine rise over ``overlap`` pixels at ends."""
+    weights = np.ones(length, np.float32)
+    ramp_length = min(overlap, length // 2)
+    if ramp_length > 0:
+        t = (np.arange(ramp_length, dtype=np.float32) + 0.5) / ramp_length
+        rise = np.sin(t * np.float32(math.pi / 2)) ** 2  # strictly positive, smooth
+        if taper_start:
+            weights[:ramp_length] = rise
+        if taper_end:
+            weights[-ramp_length:] = rise[::-1]
+    return weights
+
+
+def blend_window(size: Size, overlap: int, taper: tuple[bool, bool, bool, bool]) -> np.ndarray:
+    """``1×1×h×w`` float32 blending weights; ``taper`` = (top, bottom, left, right) to fade."""
+    top, bottom, left, right = taper
+    return np.outer(ramp(size[0], overlap, top, bottom), ramp(size[1], overlap, left, right))[
+        None, None
+    ]
+
+
+def tiles(height: int, width: int, tile: int, overlap: int):
+    """``(rows, cols, taper)`` of every tile of a ``height×width`` image, row by row."""
+    tile_h, tile_w = min(tile, height), min(tile, width)
+    for top in tile_starts(height, tile_h, overlap):
+        for left in tile_starts(width, tile_w, overlap):
+            taper = (top > 0, top + tile_h < height, left > 0, left + tile_w < width)
+            yield slice(top, top + tile_h), slice(left, left + tile_w), taper

@@ -1,0 +1,141 @@
+"""Run an exported pyramid without torch: the coarse-to-fine loop in NumPy over onnxruntime.
+
+``OnnxCoarseToFine(folder)`` reads what ``pyramidrefine export --format onnx`` wrote
+(``pyramid.json`` and one ``.onnx`` generator per distinct level) and reproduces
+:class:`~pyramidrefine.CoarseToFine`'s forward: level sizes, antialiased bilinear resizing,
+priors with their flag channel, padding to the generator's multiple, and tiling with
+blended overlaps. The arithmetic comes from :mod:`pyramidrefine.geometry`, shared with
+the PyTorch model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from . import geometry
+from .errors import CheckpointError, InvalidInputError
+
+CONFIG_NAME = "pyramid.json"
+
+
+class OnnxCoarseToFine:
+    """The pyramid of an exported model, run by onnxruntime.
+
+    Args:
+        folder: what ``pyramidrefine export --format onnx`` wrote.
+        providers: onnxruntime execution providers (default: CPU).
+        tile: override the exported ``tile`` (``0`` disables tiling).
+        overlap: override the exported ``overlap``.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        *,
+        providers: list[str] | None = None,
+        tile: int | None = None,
+        overlap: int | None = None,
+    ) -> None:
+        import onnxruntime
+
+        folder = Path(folder)
+        try:
+            config = json.loads((folder / CONFIG_NAME).read_text())
+        except (OSError, ValueError) as error:
+            raise CheckpointError(f"{folder}: not an exported pyramid ({error})") from None
+        self.in_channels: int = config["in_channels"]
+        self.out_channels: int = config["out_channels"]
+        self.levels: int | None = config["levels"]
+        self.base_size: int | None = config["base_size"]
+        self.pad_multiple: int = config["pad_multiple"]
+        self.tile: int | None = config["tile"] if tile is None else (tile or None)
+        self.overlap: int = config["overlap"] if overlap is None else overlap
+        self.sessions = [
+            onnxruntime.InferenceSession(
+                str(folder / name), providers=providers or ["CPUExecutionProvider"]
+            )
+            for name in config["generators"]
+        ]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Predict ``B×out_channels×H×W`` float32 for a ``B×in_channels×H×W`` input."""
+        return self.forward_levels(x)[-1]
+
+    def forward_levels(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every level's prediction, coarsest first."""
+        x = np.asarray(x)
+        if x.ndim != 4 or x.shape[1] != self.in_channels or min(x.shape) < 1:
+            raise InvalidInputError(
+                f"expected a B×{self.in_channels}×H×W array, got shape {tuple(x.shape)}"
+            )
+        x = x.astype(np.float32, copy=False)
+        predictions: list[np.ndarray] = []
+        sizes = geometry.level_sizes(*x.shape[-2:], self.levels, self.base_size)
+        for level, size in enumerate(sizes):
+            prior = resize(predictions[-1], size) if predictions else None
+            predictions.append(self.run_level(level, resize(x, size), prior))
+        return predictions
+
+    def run_level(self, level: int, x: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+        """One level on ``x`` with ``prior`` (``None``: the neutral prior), tiled if large."""
+        batch, _, height, width = x.shape
+        if prior is None:
+            flagged = np.zeros((batch, self.out_channels + 1, height, width), np.float32)
+        else:
+            flagged = np.concatenate([prior, np.ones((batch, 1, height, width), np.float32)], 1)
+        inputs = np.concatenate([x, flagged], axis=1)
+        session = self.sessions[0 if len(self.sessions) == 1 else level]
+        if self.tile is None or max(height, width) <= self.tile:
+            return self._run_padded(session, inputs)
+        output = np.zeros((batch, self.out_channels, height, width), np.float32)
+        weight_sum = np.zeros((1, 1, height, width), np.float32)
+        for rows, cols, taper in geometry.tiles(height, width, self.tile, self.overlap):
+            prediction = self._run_padded(session, inputs[..., rows, cols])
+            window = geometry.blend_window(prediction.shape[-2:], self.overlap, taper)
+            output[..., rows, cols] += prediction * window
+            weight_sum[..., rows, cols] += window
+        return output / weight_sum
+
+    def _run_padded(self, session, x: np.ndarray) -> np.ndarray:
+        height, width = x.shape[-2:]
+        pad_h, pad_w, mode = geometry.padding(
+            height, width, self.pad_multiple, 2 * self.pad_multiple
+        )
+        if pad_h or pad_w:
+            x = np.pad(x, ((0, 0), (0, 0), (0, pad_h), (0, pad_w)), mode=_NUMPY_PAD[mode])
+        (output,) = session.run(None, {session.get_inputs()[0].name: x})
+        return output[..., :height, :width]
+
+
+_NUMPY_PAD = {"reflect": "reflect", "replicate": "edge"}
+
+
+def resize(x: np.ndarray, size: geometry.Size) -> np.ndarray:
+    """Bilinear resize of ``B×C×H×W`` (antialiased when shrinking), as ``tiling.resize``."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    rows = _weights(x.shape[-2], size[0])
+    cols = _weights(x.shape[-1], size[1])
+    return np.einsum("oh,bchw,pw->bcop", rows, x, cols, optimize=True).astype(np.float32)
+
+
+@cache
+def _weights(in_size: int, out_size: int) -> np.ndarray:
+    """``out×in`` matrix of PyTorch's antialiased bilinear (triangle filter) interpolation."""
+    scale = in_size / out_size
+    support = scale if scale >= 1.0 else 1.0
+    inverse = 1.0 / scale if scale >= 1.0 else 1.0
+    matrix = np.zeros((out_size, in_size), np.float64)
+    for i in range(out_size):
+        center = scale * (i + 0.5)
+        start = max(int(center - support + 0.5), 0)
+        stop = min(int(center + support + 0.5), in_size)
+        taps = np.arange(start, stop)
+        weights = np.clip(1.0 - np.abs((taps - center + 0.5) * inverse), 0.0, None)
+        matrix[i, start:stop] = weights / weights.sum()
+    return matrix.astype(np.float32)

@@ -1,0 +1,58 @@
+"""What a task is: how photos become (input, target) tensors and outputs become photos.
+
+The trainer, the evaluation and the sample grids only talk to a task through this
+interface, so a new image-to-image task is one class registered with ``@register_task``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import InvalidInputError
+
+
+class Task:
+    """Base class of tasks: subclass it, set the class attributes, implement the methods.
+
+    Attributes:
+        in_channels: channels of the model's input.
+        out_channels: channels of the model's output (and of the target).
+        target_name: names the L1 metric on targets, ``l1_<target_name>``.
+        reference_name: names the trivial reference output; its metrics are reported
+            as ``<metric>_<reference_name>``, the numbers a model has to beat.
+    """
+
+    in_channels: int
+    out_channels: int
+    target_name: str = "target"
+    reference_name: str = "reference"
+
+    def prepare(
+        self, rgb: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(inputs, targets)`` from ``B×3×H×W`` RGB in [0, 1].
+
+        Random degradations draw from ``generator`` only (CPU), so that training stays
+        exactly reproducible and resumable.
+        """
+        raise NotImplementedError
+
+    def render(self, inputs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
+        """``B×3×H×W`` RGB in [0, 1] from the model's inputs and (predicted) outputs."""
+        raise NotImplementedError
+
+    def reference(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The trivial output every model has to beat (e.g. grey, or the noisy input)."""
+        raise NotImplementedError
+
+    def extra_scores(self, rgb: torch.Tensor) -> dict[str, float]:
+        """Task-specific scores of a rendered ``B×3×H×W`` prediction (none by default)."""
+        return {}
+
+
+def check_rgb(rgb: torch.Tensor) -> torch.Tensor:
+    """``rgb`` as float, or :class:`InvalidInputError` unless it is ``B×3×H×W``."""
+    if not isinstance(rgb, torch.Tensor) or rgb.ndim != 4 or rgb.shape[1] != 3:
+        shape = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
+        raise InvalidInputError(f"expected a B×3×H×W RGB tensor in [0, 1], got {shape}")
+    return rgb.float()

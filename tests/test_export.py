@@ -1,0 +1,93 @@
+"""ONNX export and the NumPy/onnxruntime pyramid agree with the PyTorch model."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import pyramidrefine as pr
+from pyramidrefine.cli import main as cli_main
+from pyramidrefine.errors import ConfigurationError, InvalidInputError
+from pyramidrefine.export import export
+
+pytest.importorskip("onnxruntime")
+from pyramidrefine.onnx_runtime import OnnxCoarseToFine, resize
+
+
+def _model(**settings) -> pr.CoarseToFine:
+    torch.manual_seed(0)
+    model = pr.CoarseToFine(
+        "unet", in_channels=3, out_channels=3, base_channels=4, depth=2, **settings
+    )
+    for module in model.modules():  # non-trivial BatchNorm statistics
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"base_size": 24, "tile": 32, "overlap": 8},  # 3 levels, the finest two tiled
+        {"levels": 2, "shared": False},  # one generator per level
+    ],
+    ids=["tiled", "per-level"],
+)
+def test_onnx_pyramid_matches_pytorch(tmp_path, settings):
+    model = _model(**settings)
+    files = export(model, tmp_path)
+    assert len(files) == len(model.generators) + 1
+    runtime = OnnxCoarseToFine(tmp_path)
+    x = torch.rand(2, 3, 61, 45) * 2 - 1
+    with torch.no_grad():
+        expected = [level.numpy() for level in model.forward_levels(x)]
+    actual = runtime.forward_levels(x.numpy())
+    assert [a.shape for a in actual] == [e.shape for e in expected]
+    for a, e in zip(actual, expected, strict=True):
+        np.testing.assert_allclose(a, e, atol=1e-3, rtol=0)
+
+
+def test_numpy_resize_matches_torch():
+    for source, target in [((17, 23), (9, 12)), ((9, 12), (17, 23)), ((33, 7), (8, 2))]:
+        x = torch.rand(1, 2, *source)
+        np.testing.assert_allclose(
+            resize(x.numpy(), target), pr.tiling.resize(x, target).numpy(), atol=1e-5
+        )
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit")
+def test_cli_exports_onnx_and_torchscript(tmp_path, capsys):
+    model = _model(levels=2)
+    model.save_pretrained(tmp_path / "model")
+    args = ["export", "--model", str(tmp_path / "model"), "--tile", "16", "--overlap", "4"]
+    assert cli_main(args) == 0
+    folder = tmp_path / "model" / "onnx"
+    assert json.loads((folder / "pyramid.json").read_text())["tile"] == 16
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 37, 29)).astype(np.float32)
+    expected = model.with_settings(tile=16, overlap=4)
+    runtime = OnnxCoarseToFine(folder)
+    with torch.no_grad():
+        np.testing.assert_allclose(
+            runtime(x), expected(torch.from_numpy(x)).numpy(), atol=1e-3, rtol=0
+        )
+
+    out = tmp_path / "ts"
+    args = ["export", "--model", str(tmp_path / "model"), "--format", "torchscript"]
+    assert cli_main([*args, "--out", str(out)]) == 0
+    traced = torch.jit.load(str(out / "generator-0.pt"))
+    z = torch.rand(1, 7, 20, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(traced(z), model.generators[0](z))
+    assert "generator-0.pt" in capsys.readouterr().out
+
+
+def test_errors_are_clear(tmp_path):
+    with pytest.raises(ConfigurationError, match="unknown export format"):
+        export(_model(levels=1), tmp_path, "tflite")
+    with pytest.raises(pr.CheckpointError, match="not an exported pyramid"):
+        OnnxCoarseToFine(tmp_path / "missing")
+    export(_model(levels=1), tmp_path)
+    with pytest.raises(InvalidInputError, match="B×3×H×W"):
+        OnnxCoarseToFine(tmp_path)(np.zeros((1, 1, 8, 8), np.float32))
