@@ -169,6 +169,12 @@ def test_cli_train_and_evaluate(tmp_path, photo_folder, capsys):
     assert "l1_ab" in output and "ssim" in output and "psnr" in output
 
 
+def test_mixed_precision_no_survives_yaml(tmp_path):
+    assert load_config(None, ["mixed_precision=no"]).mixed_precision == "no"
+    with pytest.raises(ConfigurationError, match="mixed_precision must be"):
+        load_config(None, ["mixed_precision=fp8"])
+
+
 def test_config_errors_are_clear(tmp_path):
     with pytest.raises(ConfigurationError, match=r"unknown key\(s\) \['lr'\] in config.model"):
         load_config(None, ["model.lr=0.1"])

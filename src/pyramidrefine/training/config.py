@@ -105,6 +105,14 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
 
+    def __post_init__(self) -> None:
+        if self.mixed_precision is False:  # YAML reads a bare `no` as false
+            self.mixed_precision = "no"
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise ConfigurationError(
+                f"mixed_precision must be no, fp16 or bf16, got {self.mixed_precision!r}"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (for YAML/JSON)."""
         return dataclasses.asdict(self)
