@@ -49,6 +49,23 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return [round(i * (length - tile) / (count - 1)) for i in range(count)]
 
 
+def tile_borders(height: int, width: int, tile: int, overlap: int) -> tuple[list[int], list[int]]:
+    """Inner rows and columns where a tile of :func:`tiled_apply` starts or ends.
+
+    These are the lines where a seam can appear in a reassembled image; a border ``r``
+    lies between pixel rows ``r - 1`` and ``r`` (as :func:`~pyramidrefine.metrics.seam_index`
+    takes them). Empty lists when one tile covers that side.
+    """
+
+    def borders(length: int) -> list[int]:
+        size = min(tile, length)
+        starts = tile_starts(length, size, overlap)
+        edges = set(starts[1:]) | {start + size for start in starts[:-1]}
+        return sorted(edges)
+
+    return borders(height), borders(width)
+
+
 def _ramp(length: int, overlap: int, taper_start: bool, taper_end: bool) -> torch.Tensor:
     """1-D weights: 1 inside, a raised-cosine rise over ``overlap`` pixels at tapered ends."""
     weights = torch.ones(length)
