@@ -97,37 +97,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def image_files(folder: Path, count: int) -> list[tuple[Path, int]]:
-    """The first ``count`` colour images of ``folder`` (sorted) with their long sides."""
+def image_files(folder: Path) -> list[tuple[Path, int]]:
+    """The colour images of ``folder`` (sorted by name) with their long sides."""
     readable = {ext for ext, name in Image.registered_extensions().items() if name in Image.OPEN}
     found = []
     for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in readable):
         image = read_image(path)
         if not is_greyscale(image):
             found.append((path, max(image.size)))
-        if len(found) == count:
-            break
     return found
 
 
 def images_by_size(args: argparse.Namespace) -> dict[int, list[tuple[str, str]]]:
-    """Per size, ``(data set, path)`` pairs: ``--data`` at every size, ``--hires`` where
-    the photo is at least that large."""
+    """Per size, ``(data set, path)`` pairs: the first ``--max-images`` of ``--data``, and
+    of ``--hires`` the first that are at least that large."""
     sources = {"data": args.data, "hires": args.hires}
-    files = {
-        name: image_files(folder, args.max_images)
-        for name, folder in sources.items()
-        if folder is not None
-    }
-    return {
-        size: [
-            (name, str(path))
-            for name, found in files.items()
-            for path, long_side in found
-            if name == "data" or long_side >= size
-        ]
-        for size in args.sizes
-    }
+    files = {name: image_files(folder) for name, folder in sources.items() if folder}
+    chosen: dict[int, list[tuple[str, str]]] = {}
+    for size in args.sizes:
+        chosen[size] = []
+        for name, found in files.items():
+            fitting = [path for path, side in found if name == "data" or side >= size]
+            chosen[size] += [(name, str(path)) for path in fitting[: args.max_images]]
+    return chosen
 
 
 def train_smoke_pair(args: argparse.Namespace, folder: Path) -> dict[str, Path]:
