@@ -12,6 +12,7 @@ that every peak memory is that measurement's alone. Spec kinds:
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,9 @@ from pyramidrefine import CoarseToFine, apply_method, metrics, profiling
 from pyramidrefine.images import read_image
 from pyramidrefine.tasks import ColorizationTask
 from pyramidrefine.tiling import tile_borders
+
+Borders = tuple[list[int], list[int]]  # inner rows and columns, as metrics.seam_index takes
+Predictor = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,9 @@ def method_options(name: str, settings: dict[str, int]) -> dict[str, int]:
     return {}
 
 
-def seam_borders(name: str, settings: dict[str, int], height: int, width: int):
+def seam_borders(
+    name: str, settings: dict[str, int], height: int, width: int
+) -> tuple[Borders, bool]:
     """Borders to measure seams at, and whether they are the method's own tile borders.
 
     A method whose final resolution runs tile by tile is measured at its own borders; any
@@ -89,7 +95,7 @@ def autocast(device: str, precision: str) -> contextlib.AbstractContextManager:
 
 
 def quality(
-    task: ColorizationTask, rgb: torch.Tensor, ab: torch.Tensor, borders
+    task: ColorizationTask, rgb: torch.Tensor, ab: torch.Tensor, borders: Borders
 ) -> dict[str, float]:
     """L1 on ab, SSIM/PSNR on RGB, colourfulness of prediction and truth, seam index."""
     L, true_ab = task.prepare(rgb)
@@ -144,7 +150,7 @@ def measure_method(spec: dict[str, Any]) -> dict[str, Any]:
 def mean_quality(
     spec: dict[str, Any],
     task: ColorizationTask,
-    predict,
+    predict: Predictor,
     images: list[tuple[str, torch.Tensor]],
     first_ab: torch.Tensor,
 ) -> dict[str, dict[str, float]]:
@@ -166,7 +172,7 @@ def mean_quality(
     }
 
 
-def _predict(spec: dict[str, Any], predict, L: torch.Tensor) -> torch.Tensor:
+def _predict(spec: dict[str, Any], predict: Predictor, L: torch.Tensor) -> torch.Tensor:
     with autocast(spec["device"], spec["precision"]):
         return predict(L.to(spec["device"])).float().cpu()
 

@@ -253,8 +253,11 @@ def save_grid(
     grid = figure.subplots(2, len(panels), squeeze=False)
     for column, (name, image) in enumerate(panels.items()):
         crop = image[..., top : top + side, left : left + side]
-        for axes, picture in zip(grid[:, column], (image, crop), strict=True):
-            axes.imshow(picture[0].permute(1, 2, 0).clamp(0, 1).numpy(), interpolation="nearest")
+        for axes, picture, interpolation in zip(
+            grid[:, column], (image, crop), ("antialiased", "nearest"), strict=True
+        ):
+            pixels = picture[0].permute(1, 2, 0).clamp(0, 1).numpy()
+            axes.imshow(pixels, interpolation=interpolation)
             axes.set_axis_off()
         grid[0, column].set_title(name, fontsize="small")
     grid[1, 0].set_title(f"zoom: {side}² at ({left}, {top}), a tile corner", fontsize="x-small")

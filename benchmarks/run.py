@@ -213,7 +213,13 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
         return {"error": f"{type(error).__name__}: {error}"}
 
 
-def measure_methods(args, models, settings, images, scratch) -> tuple[list[dict], dict]:
+def measure_methods(
+    args: argparse.Namespace,
+    models: dict[str, Path],
+    settings: dict[str, int],
+    images: dict[int, list[tuple[str, str]]],
+    scratch: Path,
+) -> tuple[list[dict[str, Any]], dict[str, Path]]:
     """One child per (size, method): result rows per data set, and the grid's predictions."""
     rows, predictions = [], {}
     runs = [(size, method) for size in args.sizes for method in args.methods]
@@ -244,7 +250,13 @@ def measure_methods(args, models, settings, images, scratch) -> tuple[list[dict]
     return rows, predictions
 
 
-def result_rows(method, size, weights, images, result) -> list[dict[str, Any]]:
+def result_rows(
+    method: str,
+    size: int,
+    weights: str,
+    images: list[tuple[str, str]],
+    result: dict[str, Any],
+) -> list[dict[str, Any]]:
     """Flatten one child's result into one row per data set."""
     base = {"size": size, "method": method, "weights": weights}
     datasets = sorted({dataset for dataset, _ in images})
@@ -258,7 +270,9 @@ def result_rows(method, size, weights, images, result) -> list[dict[str, Any]]:
     ]
 
 
-def measure_efficiency(args, models) -> tuple[dict, list[dict]]:
+def measure_efficiency(
+    args: argparse.Namespace, models: dict[str, Path]
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Matmul GFLOP/s of the machine and the generator's at each precision and layout."""
     common = {"device": args.device, "threads": args.threads, "repeats": args.repeats}
     precisions = ["fp32", "bf16"]
