@@ -150,17 +150,21 @@ def train_smoke_pair(args: argparse.Namespace, folder: Path) -> dict[str, Path]:
             *overrides,
         ]
         try:
-            in_fork(train_quietly, CONFIGS / f"colorize-{name}.yaml", overrides)
+            in_fork(train_quietly, CONFIGS / f"colorize-{name}.yaml", overrides, args.threads)
         except Exception as error:
             raise SystemExit(f"training the smoke {name} failed: {error}") from None
         models[name] = run / "model"
     return models
 
 
-def train_quietly(config: Path, overrides: list[str]) -> None:
+def train_quietly(config: Path, overrides: list[str], threads: int | None) -> None:
     """Train from ``config`` with ``overrides``, its progress bars and logs silenced."""
+    import torch
+
     from pyramidrefine.training import load_config, train
 
+    if threads:
+        torch.set_num_threads(threads)
     with (
         open(os.devnull, "w") as sink,
         contextlib.redirect_stdout(sink),
