@@ -1,7 +1,8 @@
-"""Forward time and peak memory of one generator run as baseline, patchwise and pyramid.
+"""Forward time, peak memory and GFLOP/s of one generator run as baseline, patchwise, pyramid.
 
 Each (method, size) runs in its own subprocess so that peak memory is that run's alone.
-Weights are random: cost does not depend on them. Example::
+Weights are random: cost does not depend on them, so this needs no trained model (the
+full comparison with quality is ``run.py``). Example::
 
     python benchmarks/forward_cost.py --sizes 1024 2048 --methods baseline pyramid
 """
@@ -10,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import statistics
 import subprocess
 import sys
-import time
 
 METHODS = {
-    "baseline": dict(levels=1),
-    "patchwise": dict(levels=1, tile=512, overlap=64),
-    "pyramid": dict(base_size=256),
-    "pyramid-tiled": dict(base_size=256, tile=512, overlap=64),
+    "baseline": {},
+    "patchwise": dict(tile=512, overlap=64),
+    "pyramid": {},
+    "pyramid-tiled": dict(tile=512, overlap=64),
 }
 
 
@@ -29,10 +27,11 @@ def measure(method: str, size: int, repeats: int, precision: str, channels_last:
     import torch
 
     import pyramidrefine as pr
+    from pyramidrefine import profiling
 
     torch.manual_seed(0)
     model = pr.CoarseToFine(
-        "smp", encoder_name="resnet18", in_channels=1, out_channels=2, **METHODS[method]
+        "smp", encoder_name="resnet18", in_channels=1, out_channels=2, base_size=256
     ).eval()
     x = torch.randn(1, 1, size, size)
     if channels_last:
@@ -40,24 +39,22 @@ def measure(method: str, size: int, repeats: int, precision: str, channels_last:
             model.to(memory_format=torch.channels_last),
             x.contiguous(memory_format=torch.channels_last),
         )
+    predict = pr.apply_method(model, method, **METHODS[method])
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
-    rss_before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    times = []
     with torch.inference_mode(), autocast:
-        for _ in range(repeats + 1):
-            start = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - start)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        flops, _ = profiling.count_flops(predict, x)  # also the warm-up
+        with profiling.PeakMemory("cpu") as memory:
+            seconds = profiling.median_seconds(lambda: predict(x), repeats=repeats, warmup=0)
     return {
         "method": method,
         "size": size,
-        "levels": len(model.level_sizes(size, size)),
+        "levels": predict.num_levels(size, size),
         "precision": precision,
         "channels_last": channels_last,
-        "median_s": statistics.median(times[1:]),
-        "peak_rss_mb": round(peak_mb),
-        "forward_rss_mb": round(peak_mb - rss_before_mb),
+        "median_s": seconds,
+        "gflop_per_s": flops / 1e9 / seconds,
+        "peak_rss_mb": round(memory.peak_mb),
+        "forward_rss_mb": round(memory.increase_mb),
         "threads": torch.get_num_threads(),
     }
 
@@ -99,12 +96,14 @@ def main() -> None:
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
     print(f"\n{args.precision}, channels_last={args.channels_last}, smp U-Net resnet18, 1→2 ch")
-    print("| size | method | levels | median time (s) | peak RSS (MB) | forward RSS (MB) |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| size | method | levels | median time (s) | GFLOP/s | peak RSS (MB) | forward RSS (MB) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['size']}² | {r['method']} | {r['levels']} | {r['median_s']:.2f} "
-            f"| {r['peak_rss_mb']} | {r['forward_rss_mb']} |"
+            f"| {r['gflop_per_s']:.1f} | {r['peak_rss_mb']} | {r['forward_rss_mb']} |"
         )
     if args.json:
         with open(args.json, "w") as file:

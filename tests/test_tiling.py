@@ -5,7 +5,13 @@ import torch
 from torch import nn
 
 import pyramidrefine as pr
-from pyramidrefine.tiling import blend_window, pad_to_multiple, tile_starts, tiled_apply
+from pyramidrefine.tiling import (
+    blend_window,
+    pad_to_multiple,
+    tile_borders,
+    tile_starts,
+    tiled_apply,
+)
 
 
 @pytest.mark.parametrize(
@@ -69,3 +75,25 @@ def test_overlap_blending_approximates_the_untiled_level():
     with torch.no_grad():
         seam_error = (no_overlap(x) - reference).abs().mean() / reference.abs().mean()
     assert relative_error < seam_error
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "tile", "overlap", "rows", "cols"),
+    [
+        (64, 64, 32, 0, [32], [32]),  # exact grid: one border per side
+        (50, 64, 64, 16, [], []),  # one tile covers the image
+        (40, 100, 64, 16, [], [36, 64]),  # tile 1 starts at 36, tile 0 ends at 64
+    ],
+)
+def test_tile_borders_are_where_tiles_start_or_end(height, width, tile, overlap, rows, cols):
+    assert tile_borders(height, width, tile, overlap) == (rows, cols)
+
+
+def test_seams_of_a_tiled_function_lie_on_the_tile_borders():
+    """A function that depends on the tile's position (here: its mean) jumps at the borders."""
+    x = torch.linspace(0, 1, 96).expand(1, 1, 96, 96).contiguous()
+    output = tiled_apply(lambda t: t.mean().expand_as(t), x, tile=32, overlap=0)
+    rows, cols = tile_borders(96, 96, 32, 0)
+    jumps = (output[..., 1:] - output[..., :-1]).abs()[0, 0, 0]
+    assert sorted(torch.nonzero(jumps > 1e-6).flatten().add(1).tolist()) == cols
+    assert rows == cols == [32, 64]

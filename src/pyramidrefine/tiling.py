@@ -13,7 +13,15 @@ from torch.nn import functional as F
 from . import geometry
 from .geometry import Size, padding, tile_starts, tiles
 
-__all__ = ["Size", "blend_window", "pad_to_multiple", "resize", "tile_starts", "tiled_apply"]
+__all__ = [
+    "Size",
+    "blend_window",
+    "pad_to_multiple",
+    "resize",
+    "tile_borders",
+    "tile_starts",
+    "tiled_apply",
+]
 
 
 def resize(x: torch.Tensor, size: Size) -> torch.Tensor:
@@ -38,6 +46,23 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, min_size: int = 1) -> torch.
     if pad_h == 0 and pad_w == 0:
         return x
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def tile_borders(height: int, width: int, tile: int, overlap: int) -> tuple[list[int], list[int]]:
+    """Inner rows and columns where a tile of :func:`tiled_apply` starts or ends.
+
+    These are the lines where a seam can appear in a reassembled image; a border ``r``
+    lies between pixel rows ``r - 1`` and ``r`` (as :func:`~pyramidrefine.metrics.seam_index`
+    takes them). Empty lists when one tile covers that side.
+    """
+
+    def borders(length: int) -> list[int]:
+        size = min(tile, length)
+        starts = tile_starts(length, size, overlap)
+        edges = set(starts[1:]) | {start + size for start in starts[:-1]}
+        return sorted(edges)
+
+    return borders(height), borders(width)
 
 
 def blend_window(size: Size, overlap: int, taper: tuple[bool, bool, bool, bool]) -> torch.Tensor:

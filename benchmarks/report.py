@@ -1,0 +1,277 @@
+"""Reports of the colorization benchmark: JSON record, CSV, Markdown, plots and image grid."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+from measure import load_rgb
+
+from pyramidrefine.tasks import ColorizationTask
+from pyramidrefine.tiling import tile_borders
+
+# (column, Markdown header, format)
+COLUMNS = [
+    ("dataset", "data", "{}"),
+    ("size", "size", "{}"),
+    ("method", "method", "{}"),
+    ("weights", "weights", "{}"),
+    ("height", "H", "{}"),
+    ("width", "W", "{}"),
+    ("seconds", "time (s)", "{:.3g}"),
+    ("peak_mb", "peak mem (MB)", "{:.0f}"),
+    ("forward_mb", "forward Δmem (MB)", "{:.0f}"),
+    ("gflop", "GFLOP", "{:.3g}"),
+    ("gflop_per_s", "GFLOP/s", "{:.3g}"),
+    ("l1_ab", "L1(ab) ↓", "{:.4f}"),
+    ("ssim", "SSIM ↑", "{:.4f}"),
+    ("psnr", "PSNR (dB) ↑", "{:.2f}"),
+    ("colourfulness", "colourfulness", "{:.1f}"),
+    ("colourfulness_true", "truth's", "{:.1f}"),
+    ("seam_index", "seam index", "{:.3f}"),
+    ("seam_own_borders", "own borders", "{}"),
+    ("images", "images", "{}"),
+    ("status", "status", "{}"),
+]
+QUALITY = [
+    ("l1_ab", "L1(ab) ↓"),
+    ("ssim", "SSIM ↑"),
+    ("psnr", "PSNR (dB) ↑"),
+    ("colourfulness", "colourfulness"),
+    ("seam_index", "seam index (≈1: no seams)"),
+]
+
+
+def write_reports(
+    record: dict[str, Any],
+    out: Path,
+    *,
+    grid_image: list[tuple[str, str]],
+    predictions: dict[str, Path],
+) -> None:
+    """Every output file of a benchmark run into ``out``."""
+    (out / "results.json").write_text(json.dumps(record, indent=2, default=str))
+    write_csv(record["results"], out / "results.csv")
+    (out / "results.md").write_text(markdown(record))
+    ok = [row for row in record["results"] if row.get("status") == "ok"]
+    plot_cost(ok, "seconds", "median runtime (s)", out / "runtime.png")
+    plot_cost(ok, "forward_mb", "forward memory increase (MB)", out / "memory.png")
+    plot_quality(ok, out / "quality.png")
+    if grid_image and predictions:
+        save_grid(grid_image[0][1], predictions, record["settings"], out / "grid.png")
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """One line per (data set, size, method)."""
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, [name for name, _, _ in COLUMNS], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _cell(row: dict[str, Any], name: str, form: str) -> str:
+    value = row.get(name)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return form.format(value)
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The tables of ``results.md``: results, targets, generator efficiency, setting."""
+    lines = ["# Colorization benchmark", ""]
+    if record["smoke"]:
+        lines += [
+            "**SMOKE RUN: the models are tiny and trained for a few steps on the benchmark's "
+            "own images. The numbers check the pipeline; they say nothing about the method.**",
+            "",
+        ]
+    machine = record["machine"]
+    lines += [
+        f"{machine['cpu']}, {machine['logical_cores']} logical cores, "
+        f"{machine['torch_threads']} torch threads, device {machine['device']}, "
+        f"torch {machine['torch']}, precision {record['settings']['precision']}. "
+        f"Settings: {_settings_line(record['settings'])}.",
+        "",
+        _table(record["results"], COLUMNS),
+        "",
+        "## Targets",
+        "",
+        _table(targets(record["results"]), TARGET_COLUMNS),
+        "",
+        "## Generator efficiency",
+        "",
+        "Matmul GFLOP/s of this machine: "
+        + ", ".join(
+            f"{k} {v:.0f}" for k, v in record["matmul_gflop_per_s"].items() if k != "error"
+        ),
+        "",
+        _table(record["efficiency"], EFFICIENCY_COLUMNS),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _settings_line(settings: dict[str, Any]) -> str:
+    keys = ("patch_tile", "pyramid_tile", "overlap", "lowres_size", "repeats")
+    return ", ".join(f"{key}={settings[key]}" for key in keys)
+
+
+def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:
+    if not rows:
+        return "(none)"
+    header = "| " + " | ".join(title for _, title, _ in columns) + " |"
+    rule = "|" + "---|" * len(columns)
+    body = [
+        "| " + " | ".join(_cell(row, name, form) for name, _, form in columns) + " |"
+        for row in rows
+    ]
+    return "\n".join([header, rule, *body])
+
+
+EFFICIENCY_COLUMNS = [
+    ("size", "input", "{}²"),
+    ("precision", "precision", "{}"),
+    ("channels_last", "channels_last", "{}"),
+    ("gflop", "GFLOP", "{:.3g}"),
+    ("seconds", "time (s)", "{:.3g}"),
+    ("gflop_per_s", "GFLOP/s", "{:.3g}"),
+    ("fraction_of_matmul", "of matmul peak", "{:.0%}"),
+    ("error", "status", "{}"),
+]
+TARGET_COLUMNS = [
+    ("target", "target", "{}"),
+    ("dataset", "data", "{}"),
+    ("size", "size", "{}"),
+    ("value", "measured", "{:.3f}"),
+    ("limit", "limit", "{}"),
+    ("met", "met", "{}"),
+]
+
+
+def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The claims of docs/benchmarks.md, checked on every size and data set they cover."""
+    table = {(r["dataset"], r["size"], r["method"]): r for r in rows if r.get("status") == "ok"}
+    checks = []
+    for (dataset, size, method), row in sorted(table.items()):
+        baseline = table.get((dataset, size, "baseline"))
+        if method == "pyramid-tiled" and row.get("seam_own_borders"):
+            checks.append(_check("seam index of pyramid-tiled", row, row["seam_index"], "≤ 1.05"))
+        if baseline is None or size < 1024:
+            continue
+        if method == "pyramid":
+            l1 = row["l1_ab"] / baseline["l1_ab"]
+            checks.append(_check("pyramid L1(ab) / baseline", row, l1, "≤ 0.95"))
+            if size == 4096:
+                ratio = row["seconds"] / baseline["seconds"]
+                checks.append(_check("pyramid runtime / baseline", row, ratio, "≤ 1.4"))
+            for other in ("baseline", "patchwise", "patchwise-blend"):
+                if (dataset, size, other) in table:
+                    margin = row["ssim"] - table[dataset, size, other]["ssim"]
+                    checks.append(_check(f"pyramid SSIM − {other}", row, margin, "≥ 0"))
+        if method == "pyramid-tiled" and size == 4096:
+            ratio = row["forward_mb"] / baseline["forward_mb"]
+            checks.append(_check("pyramid-tiled memory / baseline", row, ratio, "≤ 0.25"))
+    return checks
+
+
+def _check(name: str, row: dict[str, Any], value: float, limit: str) -> dict[str, Any]:
+    bound = float(limit.split()[1])
+    met = value <= bound if limit.startswith("≤") else value >= bound
+    return {
+        "target": name,
+        "dataset": row["dataset"],
+        "size": row["size"],
+        "value": value,
+        "limit": limit,
+        "met": "yes" if met else "no",
+    }
+
+
+def plot_cost(rows: list[dict[str, Any]], key: str, label: str, path: Path) -> None:
+    """``key`` against image size per method, log-log (first data set's rows)."""
+    figure = Figure(figsize=(6, 4.5))
+    axes = figure.subplots()
+    first = rows[0]["dataset"] if rows else None
+    for method in dict.fromkeys(r["method"] for r in rows):
+        points = [
+            (r["size"], r[key]) for r in rows if r["method"] == method and r["dataset"] == first
+        ]
+        if points:
+            axes.plot(*zip(*points, strict=True), marker="o", label=method)
+    axes.set(xscale="log", yscale="log", xlabel="long side (px)", ylabel=label)
+    axes.set_xticks(sorted({r["size"] for r in rows}), labels=sorted({r["size"] for r in rows}))
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def plot_quality(rows: list[dict[str, Any]], path: Path) -> None:
+    """Bars of every quality metric: one panel per (data set, metric), sizes × methods."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows)) or ["–"]
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    figure = Figure(figsize=(3.2 * len(QUALITY), 3 * len(datasets)))
+    grid = figure.subplots(len(datasets), len(QUALITY), squeeze=False)
+    width = 0.8 / max(1, len(methods))
+    for axes_row, dataset in zip(grid, datasets, strict=True):
+        sizes = sorted({r["size"] for r in rows if r["dataset"] == dataset})
+        for axes, (key, title) in zip(axes_row, QUALITY, strict=True):
+            for index, method in enumerate(methods):
+                values = {
+                    r["size"]: r[key]
+                    for r in rows
+                    if (r["dataset"], r["method"]) == (dataset, method)
+                }
+                heights = [values.get(size, math.nan) for size in sizes]
+                axes.bar(
+                    [i + index * width for i in range(len(sizes))], heights, width, label=method
+                )
+            axes.set_xticks([i + 0.4 - width / 2 for i in range(len(sizes))], labels=sizes)
+            axes.set_title(f"{title}\n({dataset})", fontsize="small")
+    grid[0][0].legend(fontsize="x-small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def save_grid(
+    truth_path: str, predictions: dict[str, Path], settings: dict[str, Any], path: Path
+) -> None:
+    """Input | each method | truth, above a zoomed crop where patchwise tiles meet."""
+    panels = {name: torch.load(file).float() / 255 for name, file in predictions.items()}
+    truth = load_rgb(truth_path, max(next(iter(panels.values())).shape[-2:]))
+    task = ColorizationTask()
+    L, ab = task.prepare(truth)
+    grey = task.render(L, torch.zeros_like(ab))
+    panels = {"input (grey)": grey, **panels, "truth": truth}
+    top, left, side = zoom_window(*truth.shape[-2:], settings["patch_tile"])
+    figure = Figure(figsize=(2.4 * len(panels), 5))
+    grid = figure.subplots(2, len(panels), squeeze=False)
+    for column, (name, image) in enumerate(panels.items()):
+        crop = image[..., top : top + side, left : left + side]
+        for axes, picture, interpolation in zip(
+            grid[:, column], (image, crop), ("antialiased", "nearest"), strict=True
+        ):
+            pixels = picture[0].permute(1, 2, 0).clamp(0, 1).numpy()
+            axes.imshow(pixels, interpolation=interpolation)
+            axes.set_axis_off()
+        grid[0, column].set_title(name, fontsize="small")
+    grid[1, 0].set_title(f"zoom: {side}² at ({left}, {top}), a tile corner", fontsize="x-small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def zoom_window(height: int, width: int, tile: int) -> tuple[int, int, int]:
+    """(top, left, side) of a square crop centred on the patchwise tile corner nearest the
+    image centre (the centre itself if the image is one tile)."""
+    rows, cols = tile_borders(height, width, tile, 0)
+    row = min(rows or [height // 2], key=lambda r: abs(r - height / 2))
+    col = min(cols or [width // 2], key=lambda c: abs(c - width / 2))
+    side = max(8, min(height, width, tile // 2))
+    top = min(max(0, row - side // 2), height - side)
+    left = min(max(0, col - side // 2), width - side)
+    return top, left, side

@@ -1,0 +1,110 @@
+"""Smoke test of the colorization benchmark: ``benchmarks/run.py --quick``, smaller still."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+METHODS = [
+    "baseline",
+    "patchwise",
+    "patchwise-blend",
+    "lowres",
+    "lowres-guided",
+    "pyramid",
+    "pyramid-tiled",
+]
+
+
+@pytest.fixture(scope="module")
+def benchmark_run(tmp_path_factory):
+    """Run the benchmark once on 3 generated photos of 120×160 px, sizes 64 and 128."""
+    photos = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        small = (rng.random((6, 8, 3)) * 255).astype(np.uint8)
+        Image.fromarray(small).resize((160, 120), Image.BICUBIC).save(photos / f"{i}.png")
+    out = tmp_path_factory.mktemp("results")
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "run.py"),
+        "--quick",
+        f"--data={photos}",
+        f"--hires={photos}",
+        f"--out={out}",
+        "--sizes",
+        "64",
+        "128",
+        "--max-images=2",
+        "--repeats=1",
+        "--threads=1",
+        "--smoke-steps=2",
+        "--smoke-size=32",
+        "--pyramid-tile=64",
+        "--efficiency-size=64",
+    ]
+    src = str(ROOT / "src")
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
+    return out
+
+
+def test_writes_every_report(benchmark_run):
+    for name in ("results.csv", "results.md", "results.json"):
+        assert (benchmark_run / name).stat().st_size > 0
+    for name in ("runtime.png", "memory.png", "quality.png", "grid.png"):
+        with Image.open(benchmark_run / name) as image:
+            assert image.width > 100 and image.height > 100
+
+
+def test_csv_holds_sane_values_for_every_method_size_and_data_set(benchmark_run):
+    with (benchmark_run / "results.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert {(r["dataset"], r["size"], r["method"]) for r in rows} == {
+        (dataset, size, method)
+        for dataset in ("data", "hires")
+        for size in ("64", "128")
+        for method in METHODS
+    }
+    for row in rows:
+        assert row["status"] == "ok", row
+        assert max(int(row["height"]), int(row["width"])) == int(row["size"])
+        assert float(row["seconds"]) > 0 and float(row["peak_mb"]) > 50
+        assert float(row["forward_mb"]) >= 0 and float(row["gflop"]) > 0
+        assert 0 <= float(row["l1_ab"]) < 2 and -1 <= float(row["ssim"]) <= 1
+        assert float(row["psnr"]) > 0 and float(row["colourfulness"]) >= 0
+        assert float(row["seam_index"]) > 0 and int(row["images"]) == 2
+
+
+def test_tiled_methods_measure_seams_at_their_own_borders(benchmark_run):
+    rows = json.loads((benchmark_run / "results.json").read_text())["results"]
+    own = {(r["method"], r["size"]) for r in rows if r["seam_own_borders"]}
+    assert {("patchwise", 64), ("patchwise", 128), ("pyramid-tiled", 128)} <= own
+    assert not any(method in ("baseline", "pyramid", "lowres") for method, _ in own)
+
+
+def test_json_records_machine_settings_and_efficiency(benchmark_run):
+    record = json.loads((benchmark_run / "results.json").read_text())
+    assert record["smoke"] is True
+    assert record["machine"]["torch"] and record["machine"]["logical_cores"] >= 1
+    assert record["versions"]["pyramidrefine"]
+    assert record["settings"]["patch_tile"] == 32 and record["settings"]["sizes"] == [64, 128]
+    assert set(record["matmul_gflop_per_s"]) == {"fp32", "bf16"}
+    assert all(value > 0 for value in record["matmul_gflop_per_s"].values())
+    layouts = {(e["precision"], e["channels_last"]) for e in record["efficiency"]}
+    assert layouts == {("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True)}
+    assert all(e["gflop_per_s"] > 0 for e in record["efficiency"])
+
+
+def test_markdown_is_labelled_as_smoke_and_has_every_section(benchmark_run):
+    text = (benchmark_run / "results.md").read_text()
+    assert "SMOKE RUN" in text
+    for heading in ("## Targets", "## Generator efficiency"):
+        assert heading in text
