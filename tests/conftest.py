@@ -5,8 +5,11 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 
+import numpy as np
 import pytest
 import torch
+from accelerate.state import AcceleratorState
+from PIL import Image
 
 import pyramidrefine as pr
 
@@ -22,3 +25,20 @@ def tiny_colorizer() -> pr.CoarseToFine:
     return pr.CoarseToFine(
         "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2
     ).eval()
+
+
+@pytest.fixture
+def fresh_accelerator():
+    """Accelerate keeps one global state per process; each training test starts afresh."""
+    AcceleratorState._reset_state(reset_partial_state=True)
+
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    """8 smooth synthetic colour photos of 48×40 px."""
+    folder = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        small = (rng.random((4, 5, 3)) * 255).astype(np.uint8)
+        Image.fromarray(small).resize((48, 40), Image.BILINEAR).save(folder / f"photo_{i}.png")
+    return folder

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 from accelerate.state import AcceleratorState
-from PIL import Image
 
 import pyramidrefine as pr
 from pyramidrefine.cli import main as cli_main
@@ -15,21 +14,7 @@ from pyramidrefine.training import Trainer, load_config
 
 CONFIG = Path(__file__).parents[1] / "configs" / "denoise-pyramid.yaml"
 
-
-@pytest.fixture(autouse=True)
-def _fresh_accelerator_state():
-    AcceleratorState._reset_state(reset_partial_state=True)
-
-
-@pytest.fixture(scope="module")
-def photo_folder(tmp_path_factory):
-    """6 smooth synthetic colour photos of 48×40 px."""
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(1)
-    for i in range(6):
-        small = (rng.random((4, 5, 3)) * 255).astype(np.uint8)
-        Image.fromarray(small).resize((48, 40), Image.BILINEAR).save(folder / f"p{i}.png")
-    return folder
+pytestmark = pytest.mark.usefixtures("fresh_accelerator")
 
 
 def tiny_config(output, photo_folder, *overrides):

@@ -2,30 +2,13 @@ import numpy as np
 import pytest
 import torch
 from accelerate.state import AcceleratorState
-from PIL import Image
 
 import pyramidrefine as pr
 from pyramidrefine.cli import main as cli_main
 from pyramidrefine.errors import ConfigurationError
 from pyramidrefine.training import Trainer, load_config
 
-
-@pytest.fixture(autouse=True)
-def _fresh_accelerator_state():
-    """Accelerate keeps one global state per process; each test trains as a new process."""
-    AcceleratorState._reset_state(reset_partial_state=True)
-
-
-@pytest.fixture(scope="module")
-def photo_folder(tmp_path_factory):
-    """8 smooth synthetic colour photos of 48×40 px."""
-    folder = tmp_path_factory.mktemp("photos")
-    rng = np.random.default_rng(0)
-    for i in range(8):
-        small = rng.random((4, 5, 3))
-        image = Image.fromarray((small * 255).astype(np.uint8)).resize((48, 40), Image.BILINEAR)
-        image.save(folder / f"photo_{i}.png")
-    return folder
+pytestmark = pytest.mark.usefixtures("fresh_accelerator")
 
 
 def tiny_config(tmp_path, photo_folder, *overrides):
