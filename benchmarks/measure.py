@@ -154,7 +154,8 @@ def mean_quality(
     images: list[tuple[str, torch.Tensor]],
     first_ab: torch.Tensor,
 ) -> dict[str, dict[str, float]]:
-    """Quality averaged per data set; the first image's prediction is ``first_ab``."""
+    """Quality averaged per data set; the first image's prediction is ``first_ab``; the
+    rendered prediction of image ``spec["grid_index"]`` is saved for the grid if asked."""
     sums: dict[str, dict[str, float]] = {}
     for index, (dataset, rgb) in enumerate(images):
         ab = first_ab if index == 0 else _predict(spec, predict, task.prepare(rgb)[0])
@@ -163,7 +164,7 @@ def mean_quality(
         totals["images"] += 1
         for key, value in quality(task, rgb, ab, borders).items():
             totals[key] = totals.get(key, 0.0) + value
-        if index == 0 and spec.get("save_prediction"):
+        if index == spec.get("grid_index", 0) and spec.get("save_prediction"):
             rendered = task.render(task.prepare(rgb)[0], ab)
             torch.save((rendered * 255).round().byte(), spec["save_prediction"])
     return {

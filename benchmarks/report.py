@@ -97,6 +97,12 @@ def markdown(record: dict[str, Any]) -> str:
         f"torch {machine['torch']}, precision {record['settings']['precision']}. "
         f"Settings: {_settings_line(record['settings'])}.",
         "",
+        "## Headline",
+        "",
+        *headline_lines(record["results"]),
+        "",
+        "## All results",
+        "",
         _table(record["results"], COLUMNS),
         "",
         "## Targets",
@@ -131,6 +137,42 @@ def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> s
         for row in rows
     ]
     return "\n".join([header, rule, *body])
+
+
+HEADLINE_COLUMNS = [
+    ("method", "method", "{}"),
+    ("seconds", "time (s)", "{:.3g}"),
+    ("time_ratio", "× baseline", "{:.2f}"),
+    ("forward_mb", "forward Δmem (MB)", "{:.0f}"),
+    ("memory_ratio", "× baseline", "{:.2f}"),
+    ("l1_ab", "L1(ab) ↓", "{:.4f}"),
+    ("ssim", "SSIM ↑", "{:.4f}"),
+    ("psnr", "PSNR (dB) ↑", "{:.2f}"),
+    ("seam_index", "seam index", "{:.3f}"),
+]
+
+
+def headline_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """A caption and a table: every method at the largest size measured, on the native
+    photos (``hires``) when there are any, with time and memory relative to the baseline."""
+    ok = [row for row in rows if row.get("status") == "ok"]
+    if not ok:
+        return ["(none)"]
+    dataset = "hires" if any(row["dataset"] == "hires" for row in ok) else ok[0]["dataset"]
+    size = max(row["size"] for row in ok if row["dataset"] == dataset)
+    chosen = [row for row in ok if (row["dataset"], row["size"]) == (dataset, size)]
+    baseline = next((row for row in chosen if row["method"] == "baseline"), None)
+    if baseline is not None:
+        chosen = [
+            row
+            | {
+                "time_ratio": row["seconds"] / baseline["seconds"],
+                "memory_ratio": row["forward_mb"] / baseline["forward_mb"],
+            }
+            for row in chosen
+        ]
+    caption = f"Long side {size} px, data set `{dataset}` ({chosen[0]['images']} photos)."
+    return [caption, "", _table(chosen, HEADLINE_COLUMNS)]
 
 
 EFFICIENCY_COLUMNS = [

@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--overlap", type=int, default=64, help="blending overlap (≤ tile/4)")
     parser.add_argument("--efficiency-size", type=int, help="generator GFLOP/s input (1024)")
     parser.add_argument("--grid-size", type=int, help="size shown in grid.png")
+    parser.add_argument(
+        "--grid-dataset", choices=["data", "hires"], help="whose first photo grid.png shows"
+    )
     parser.add_argument("--smoke-steps", type=int, help="steps of the smoke pair (200)")
     parser.add_argument("--smoke-size", type=int, help="training size of the smoke pair (128)")
     parser.add_argument("--quick", action="store_true", help="small settings: < 5 min on CPU")
@@ -246,12 +249,20 @@ def measure_methods(
             "precision": args.precision,
             "threads": args.threads,
             "save_prediction": str(saved) if saved else None,
+            "grid_index": grid_index(args, images[size]),
         }
         result = run_child(spec)
         rows += result_rows(method, size, VARIANTS[method].weights, images[size], result)
         if saved is not None and saved.exists():
             predictions[method] = saved
     return rows, predictions
+
+
+def grid_index(args: argparse.Namespace, images: list[tuple[str, str]]) -> int:
+    """Index in ``images`` of the photo that grid.png shows: the first of ``--grid-dataset``
+    (default: ``hires`` when given, a native photo rather than an enlarged one)."""
+    wanted = args.grid_dataset or ("hires" if args.hires else "data")
+    return next((i for i, (dataset, _) in enumerate(images) if dataset == wanted), 0)
 
 
 def result_rows(
@@ -347,9 +358,17 @@ def main(argv: list[str] | None = None) -> None:
             "results": rows,
         }
         write_reports(
-            record, args.out, grid_image=images[args.grid_size][:1], predictions=predictions
+            record,
+            args.out,
+            grid_image=grid_photo(args, images[args.grid_size]),
+            predictions=predictions,
         )
     print(f"wrote {args.out}: {clock.laps}")
+
+
+def grid_photo(args: argparse.Namespace, images: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The photo grid.png shows, as a list of one (or none)."""
+    return images[grid_index(args, images) :][:1]
 
 
 def _machine(args: argparse.Namespace) -> dict[str, Any]:

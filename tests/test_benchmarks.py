@@ -106,5 +106,9 @@ def test_json_records_machine_settings_and_efficiency(benchmark_run):
 def test_markdown_is_labelled_as_smoke_and_has_every_section(benchmark_run):
     text = (benchmark_run / "results.md").read_text()
     assert "SMOKE RUN" in text
-    for heading in ("## Targets", "## Generator efficiency"):
+    for heading in ("## Headline", "## All results", "## Targets", "## Generator efficiency"):
         assert heading in text
+    headline = text.split("## Headline")[1].split("## All results")[0]
+    assert "Long side 128 px, data set `hires` (2 photos)" in headline
+    assert all(f"| {method} |" in headline for method in METHODS)
+    assert "| baseline | " in headline and "| 1.00 |" in headline  # its own ratios
