@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 
 from pyramidrefine import CoarseToFine, apply_method, metrics, profiling
+from pyramidrefine.atomic import atomic_path
 from pyramidrefine.images import read_image
 from pyramidrefine.tasks import ColorizationTask
 from pyramidrefine.tiling import tile_borders
@@ -76,15 +77,22 @@ def seam_borders(
     return tile_borders(height, width, settings["patch_tile"], 0), False
 
 
-def load_rgb(path: str, long_side: int) -> torch.Tensor:
+def load_rgb(path: str, long_side: int | None = None) -> torch.Tensor:
     """``1×3×H×W`` image in [0, 1], resized (Lanczos) to a long side of ``long_side``."""
     image = read_image(path).convert("RGB")
-    scale = long_side / max(image.size)
+    scale = (long_side or max(image.size)) / max(image.size)
     size = tuple(max(1, round(side * scale)) for side in image.size)
     if size != image.size:
         image = image.resize(size, Image.Resampling.LANCZOS)
     array = np.asarray(image, dtype=np.float32) / 255.0
     return torch.from_numpy(array).permute(2, 0, 1)[None].contiguous()
+
+
+def save_png(rgb: torch.Tensor, path: str) -> None:
+    """Write a ``1×3×H×W`` image in [0, 1] as an 8-bit PNG, atomically."""
+    pixels = (rgb[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+    with atomic_path(path) as temporary:
+        Image.fromarray(pixels).save(temporary, format="PNG")
 
 
 def autocast(device: str, precision: str) -> contextlib.AbstractContextManager:
@@ -165,8 +173,7 @@ def mean_quality(
         for key, value in quality(task, rgb, ab, borders).items():
             totals[key] = totals.get(key, 0.0) + value
         if index == spec.get("grid_index", 0) and spec.get("save_prediction"):
-            rendered = task.render(task.prepare(rgb)[0], ab)
-            torch.save((rendered * 255).round().byte(), spec["save_prediction"])
+            save_png(task.render(task.prepare(rgb)[0], ab), spec["save_prediction"])
     return {
         dataset: {k: v if k == "images" else v / totals["images"] for k, v in totals.items()}
         for dataset, totals in sums.items()

@@ -284,7 +284,7 @@ def save_grid(
     truth_path: str, predictions: dict[str, Path], settings: dict[str, Any], path: Path
 ) -> None:
     """Input | each method | truth, above a zoomed crop where patchwise tiles meet."""
-    panels = {name: torch.load(file).float() / 255 for name, file in predictions.items()}
+    panels = {name: load_rgb(str(file)) for name, file in predictions.items()}
     truth = load_rgb(truth_path, max(next(iter(panels.values())).shape[-2:]))
     task = ColorizationTask()
     L, ab = task.prepare(truth)

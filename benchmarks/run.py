@@ -3,7 +3,9 @@
 Every (method, size) runs in its own process (see ``measure.py``) so that its peak memory
 is its own. Writes ``results.csv``, ``results.md``, ``results.json`` (machine, versions,
 settings and every result), ``runtime.png``, ``memory.png``, ``quality.png`` and
-``grid.png`` into ``--out``. Without ``--pyramid-model``/``--baseline-model`` it first
+``grid.png`` into ``--out``, with the grid's panels in ``grid-predictions/`` and every
+finished measurement in ``measurements.jsonl`` (``--resume`` continues an interrupted run
+from it, see ``journal.py``). Without ``--pyramid-model``/``--baseline-model`` it first
 trains a smoke-sized pair on the benchmark's own images (labelled as smoke). Example::
 
     python benchmarks/run.py --data ../shared/data/photos/BSD100 --hires ../shared/data/hires \\
@@ -29,6 +31,7 @@ from typing import Any
 import measure
 import warm  # noqa: F401
 import yaml
+from journal import Journal
 from measure import VARIANTS, method_options
 from PIL import Image
 from report import write_reports
@@ -81,6 +84,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smoke-steps", type=int, help="steps of the smoke pair (200)")
     parser.add_argument("--smoke-size", type=int, help="training size of the smoke pair (128)")
     parser.add_argument("--quick", action="store_true", help="small settings: < 5 min on CPU")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the measurements journalled in --out by an earlier, interrupted run",
+    )
     args = parser.parse_args(argv)
     if args.data is None and args.hires is None:
         parser.error("give --data and/or --hires")
@@ -222,12 +230,14 @@ def run_child(spec: dict[str, Any]) -> dict[str, Any]:
 
 def measure_methods(
     args: argparse.Namespace,
+    journal: Journal,
     models: dict[str, Path],
     settings: dict[str, int],
     images: dict[int, list[tuple[str, str]]],
-    scratch: Path,
 ) -> tuple[list[dict[str, Any]], dict[str, Path]]:
-    """One child per (size, method): result rows per data set, and the grid's predictions."""
+    """One child per (size, method): result rows per data set, and the grid's predictions
+    (PNGs in ``--out``/grid-predictions)."""
+    (args.out / "grid-predictions").mkdir(exist_ok=True)
     rows, predictions = [], {}
     runs = [(size, method) for size in args.sizes for method in args.methods]
     progress = tqdm(runs, desc="methods", unit="run")
@@ -235,7 +245,8 @@ def measure_methods(
         progress.set_postfix_str(f"{method} @ {size}")
         if not images[size]:
             continue
-        saved = scratch / f"{method}-{size}.pt" if size == args.grid_size else None
+        saved = args.out / "grid-predictions" / f"{method}-{size}.png"
+        saved = saved if size == args.grid_size else None
         spec = {
             "kind": "method",
             "method": method,
@@ -251,7 +262,7 @@ def measure_methods(
             "save_prediction": str(saved) if saved else None,
             "grid_index": grid_index(args, images[size]),
         }
-        result = run_child(spec)
+        result = journal.measure(spec, run_child)
         rows += result_rows(method, size, VARIANTS[method].weights, images[size], result)
         if saved is not None and saved.exists():
             predictions[method] = saved
@@ -286,13 +297,14 @@ def result_rows(
 
 
 def measure_efficiency(
-    args: argparse.Namespace, models: dict[str, Path]
+    args: argparse.Namespace, journal: Journal, models: dict[str, Path]
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Matmul GFLOP/s of the machine and the generator's at each precision and layout."""
     common = {"device": args.device, "threads": args.threads, "repeats": args.repeats}
     precisions = ["fp32", "bf16"]
     matmul_size = 1024 if args.quick else 2048
-    matmul = run_child({"kind": "matmul", "size": matmul_size, "precisions": precisions} | common)
+    matmul_spec = {"kind": "matmul", "size": matmul_size, "precisions": precisions} | common
+    matmul = journal.measure(matmul_spec, run_child)
     efficiency = []
     combos = [(p, layout) for p in precisions for layout in (False, True)]
     for precision, channels_last in tqdm(combos, desc="generator GFLOP/s", unit="run"):
@@ -303,7 +315,7 @@ def measure_efficiency(
             "precision": precision,
             "channels_last": channels_last,
         }
-        result = run_child(spec | common)
+        result = dict(journal.measure(spec | common, run_child))
         peak = matmul.get(precision)
         if "error" not in result and peak:
             result["fraction_of_matmul"] = result["gflop_per_s"] / peak
@@ -343,9 +355,10 @@ def main(argv: list[str] | None = None) -> None:
         models, smoke = resolve_models(args, scratch)
         clock.lap("smoke training" if smoke else "models")
         settings = settings_of(args, models)
-        rows, predictions = measure_methods(args, models, settings, images, scratch)
+        journal = Journal(args.out / "measurements.jsonl", resume=args.resume)
+        rows, predictions = measure_methods(args, journal, models, settings, images)
         clock.lap("methods")
-        matmul, efficiency = measure_efficiency(args, models)
+        matmul, efficiency = measure_efficiency(args, journal, models)
         clock.lap("efficiency")
         record = {
             "smoke": smoke,
@@ -353,6 +366,7 @@ def main(argv: list[str] | None = None) -> None:
             "versions": versions(),
             "settings": _arguments(args) | settings | {"models": _strings(models)},
             "durations_s": clock.laps,
+            "measurements_reused": journal.reused,
             "matmul_gflop_per_s": matmul,
             "efficiency": efficiency,
             "results": rows,

@@ -112,3 +112,17 @@ def test_markdown_is_labelled_as_smoke_and_has_every_section(benchmark_run):
     assert "Long side 128 px, data set `hires` (2 photos)" in headline
     assert all(f"| {method} |" in headline for method in METHODS)
     assert "| baseline | " in headline and "| 1.00 |" in headline  # its own ratios
+
+
+def test_grid_panels_are_pngs_not_pickles(benchmark_run):
+    panels = sorted((benchmark_run / "grid-predictions").iterdir())
+    assert [p.name for p in panels] == sorted(f"{m}-128.png" for m in METHODS)
+    with Image.open(panels[0]) as image:
+        assert max(image.size) == 128 and image.mode == "RGB"
+
+
+def test_journal_lists_every_measurement(benchmark_run):
+    lines = (benchmark_run / "measurements.jsonl").read_text().splitlines()
+    kinds = [json.loads(line)["spec"]["kind"] for line in lines]
+    assert kinds.count("method") == 2 * len(METHODS)  # 2 sizes
+    assert kinds.count("generator") == 4 and kinds.count("matmul") == 1
