@@ -278,9 +278,26 @@ def plot_quality(rows: list[dict[str, Any]], path: Path) -> None:
                 )
             axes.set_xticks([i + 0.4 - width / 2 for i in range(len(sizes))], labels=sizes)
             axes.set_title(f"{title}\n({dataset})", fontsize="small")
-    grid[0][0].legend(fontsize="x-small")
-    figure.tight_layout()
+            _scale_axis(axes, key, [r[key] for r in rows if r["dataset"] == dataset])
+    handles, labels = grid[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=len(methods), fontsize="small")
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
     figure.savefig(path, dpi=110)
+
+
+def _scale_axis(axes: Any, key: str, values: list[float]) -> None:
+    """Zoom L1/SSIM/PSNR onto their range (the differences are the point); seam index on a
+    log scale around its ideal 1, so that unblended tiles do not flatten the rest."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return
+    if key == "seam_index":
+        axes.set_yscale("log")
+        axes.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+    elif key in ("l1_ab", "ssim", "psnr"):
+        low, high = min(finite), max(finite)
+        pad = 0.15 * (high - low) or 0.01 * abs(high) or 0.01
+        axes.set_ylim(low - pad, high + pad)
 
 
 def save_grid(
