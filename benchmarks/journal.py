@@ -4,7 +4,8 @@ Every measurement that succeeds is appended as one JSON line ``{"spec": ..., "re
 to ``measurements.jsonl`` in the output folder. A run started with ``--resume`` reuses the
 result of every spec it finds there unchanged (same method, size, images, model, settings,
 device, threads …) and measures only the rest; without ``--resume`` the journal starts anew.
-Failed measurements are not journalled, so a resumed run tries them again.
+Failed measurements are not journalled, so a resumed run tries them again. With
+``--report-only`` nothing is measured: what the journal lacks is reported as not measured.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ Result = dict[str, Any]
 class Journal:
     """Measurements keyed by their spec, read from and appended to ``path``."""
 
-    def __init__(self, path: Path, *, resume: bool) -> None:
+    def __init__(self, path: Path, *, resume: bool, measure_missing: bool = True) -> None:
         self.path = path
+        self.measure_missing = measure_missing
         self.done: dict[str, Result] = {}
         self.reused = 0
         if resume and path.exists():
@@ -43,6 +45,8 @@ class Journal:
         if key in self.done and (not saved or Path(saved).exists()):
             self.reused += 1
             return self.done[key]
+        if not self.measure_missing:
+            return {"error": "not measured"}
         result = run(spec)
         if "error" not in result:
             self.done[key] = result

@@ -89,6 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="reuse the measurements journalled in --out by an earlier, interrupted run",
     )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: report what --out's journal holds (implies --resume)",
+    )
     args = parser.parse_args(argv)
     if args.data is None and args.hires is None:
         parser.error("give --data and/or --hires")
@@ -355,7 +360,11 @@ def main(argv: list[str] | None = None) -> None:
         models, smoke = resolve_models(args, scratch)
         clock.lap("smoke training" if smoke else "models")
         settings = settings_of(args, models)
-        journal = Journal(args.out / "measurements.jsonl", resume=args.resume)
+        journal = Journal(
+            args.out / "measurements.jsonl",
+            resume=args.resume or args.report_only,
+            measure_missing=not args.report_only,
+        )
         rows, predictions = measure_methods(args, journal, models, settings, images)
         clock.lap("methods")
         matmul, efficiency = measure_efficiency(args, journal, models)

@@ -73,3 +73,12 @@ def test_a_missing_grid_panel_is_measured_again(path, tmp_path):
     panel.write_bytes(b"png")
     Journal(path, resume=True).measure(spec, counter)
     assert counter.calls == 1
+
+
+def test_report_only_measures_nothing(path):
+    Journal(path, resume=False).measure({"size": 64}, Counter())
+    counter = Counter()
+    offline = Journal(path, resume=True, measure_missing=False)
+    assert offline.measure({"size": 64}, counter) == {"seconds": 6.4}
+    assert offline.measure({"size": 128}, counter) == {"error": "not measured"}
+    assert counter.calls == 0 and len(path.read_text().splitlines()) == 1
