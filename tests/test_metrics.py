@@ -48,3 +48,49 @@ def test_bad_inputs_are_rejected():
         metrics.ssim(torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 16))
     with pytest.raises(InvalidInputError, match="differ in shape"):
         metrics.psnr(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 8, 8))
+
+
+def test_hue_hits_count_saturated_pixels_coloured_with_the_right_hue():
+    from pyramidrefine.metrics import hue_hits
+
+    truth = torch.zeros(1, 2, 2, 2)
+    truth[0, 0] = torch.tensor([[40.0, 40.0], [5.0, -30.0]])  # a; pixel (1,0) is unsaturated
+    assert hue_hits(truth, truth) == (3, 3)
+    assert hue_hits(torch.zeros_like(truth), truth) == (0, 3)  # grey hits nothing
+    assert hue_hits(truth * 0.2, truth) == (0, 3)  # right hue, chroma 8 < 10: not coloured
+    assert hue_hits(truth.flip(1), truth) == (0, 3)  # a → b: hue off by 90°
+    rotated = torch.stack([truth[:, 0] * 0.9, truth[:, 0] * 0.4], dim=1)  # ~24° off
+    assert hue_hits(rotated, truth) == (3, 3)
+
+
+def test_colourfulness_ratio_and_hue_hit_rate_are_summarized():
+    from pyramidrefine.tasks import ColorizationTask
+
+    means = {
+        "colourfulness": 10.0,
+        "colourfulness_truth": 40.0,
+        "hue_hits": 3.0,
+        "hue_saturated": 12.0,
+        "l1_ab": 0.1,
+    }
+    summary = ColorizationTask().summarize(means)
+    assert summary == {
+        "colourfulness": 10.0,
+        "colourfulness_truth": 40.0,
+        "l1_ab": 0.1,
+        "colourfulness_ratio": 0.25,
+        "hue_hit_rate": 0.25,
+    }
+
+
+def test_feature_distance_is_zero_for_the_truth_and_positive_for_grey():
+    from pyramidrefine.feature_distance import FeatureFrechetDistance
+
+    generator = torch.Generator().manual_seed(0)
+    photos = torch.rand(4, 3, 1, 1, generator=generator).expand(-1, -1, 48, 48).contiguous()
+    photos = photos + 0.1 * torch.rand(4, 3, 48, 48, generator=generator)
+    same, grey = FeatureFrechetDistance(), FeatureFrechetDistance()
+    same.update(photos, photos)
+    grey.update(photos.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1), photos)
+    assert abs(same.compute()) < 1e-2
+    assert grey.compute() > 1.0

@@ -57,6 +57,7 @@ def generator_weights(trainer):
         ],
         ["mixed_precision=bf16"],
         ["ema_decay=0.9", "gradient_accumulation_steps=2", "optim.scheduler=cosine"],
+        ["data.cache_size=40", "scheme.crop_levels=true", "channels_last=true"],
     ],
     ids=[
         "unrolled",
@@ -69,6 +70,7 @@ def generator_weights(trainer):
         "multiscale-hinge",
         "bf16",
         "ema-accumulation",
+        "cached-crops",
     ],
 )
 def test_three_steps_train(tmp_path, photo_folder, overrides):
@@ -90,8 +92,9 @@ def test_three_steps_train(tmp_path, photo_folder, overrides):
     assert list((tmp_path / "run" / "samples").glob("*.png"))
 
 
-def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, photo_folder):
-    common = ["max_steps=4", "checkpoint_every=2", "validate_every=100", "ema_decay=0.5"]
+@pytest.mark.parametrize("cache", [[], ["data.cache_size=40"]], ids=["loader", "cached"])
+def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, photo_folder, cache):
+    common = ["max_steps=4", "checkpoint_every=2", "validate_every=100", "ema_decay=0.5", *cache]
     straight = Trainer(tiny_config(tmp_path / "a", photo_folder, *common))
     straight.fit()
 

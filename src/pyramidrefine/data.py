@@ -95,7 +95,10 @@ def _load(
         parquet = sorted(str(p) for p in path.rglob("*.parquet"))
         if parquet:
             return datasets.load_dataset("parquet", data_files={split: parquet}, **options)
-        return datasets.load_dataset("imagefolder", data_dir=str(path), **options)
+        # Metadata files (e.g. a licence table) are not labels: only the images are used.
+        return datasets.load_dataset(
+            "imagefolder", data_dir=str(path), drop_metadata=True, **options
+        )
     if path.is_file():
         if path.suffix == ".parquet":
             return datasets.load_dataset("parquet", data_files={split: [str(path)]}, **options)

@@ -11,8 +11,10 @@ from collections.abc import Callable, Iterable
 import torch
 from einops import rearrange
 from PIL import Image
+from tqdm.auto import tqdm
 
 from .atomic import atomic_path
+from .feature_distance import FEATURE_NAME, FeatureFrechetDistance
 from .metrics import l1, psnr, ssim
 from .tasks import ColorizationTask, Task
 from .tiling import resize
@@ -29,30 +31,52 @@ def evaluate(
     autocast_dtype: torch.dtype | None = None,
     device: torch.device | str | None = None,
     seed: int = 0,
+    feature_distance: bool = False,
+    progress: bool = True,
 ) -> dict[str, float]:
     """Mean metrics over ``images`` (each ``1×3×H×W`` in [0, 1], any size).
 
     ``l1_<task.target_name>`` is on the task's normalised targets; ``ssim`` and ``psnr`` on
-    the rendered RGB against the photo; ``*_<task.reference_name>`` are the same metrics
-    for the task's reference output, the numbers a model has to beat.
+    the rendered RGB against the photo; the task adds its own (colorization: colourfulness,
+    its ratio to the photos', hue hit rate); ``*_<task.reference_name>`` are the same
+    metrics for the task's reference output, the numbers a model has to beat.
+    ``feature_distance``: also the Fréchet distance on EfficientNet-Lite0 features,
+    ``fd_effnet_lite0`` (needs the ``pretrained`` extra; not Inception FID).
     """
     device = torch.device(device) if device is not None else _device(model)
-    totals: dict[str, float] = {}
+    model_totals: dict[str, float] = {}
+    reference_totals: dict[str, float] = {}
+    distances = (FeatureFrechetDistance(), FeatureFrechetDistance()) if feature_distance else None
     count = 0
-    for index, rgb in enumerate(images):
+    for index, rgb in enumerate(tqdm(images, desc="evaluate", unit="image", disable=not progress)):
         inputs, targets = task.prepare(rgb.to(device), torch.Generator().manual_seed(seed + index))
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             prediction = model(inputs).float()
-        reference = task.reference(inputs)
-        scores = _scores(task, inputs, targets, prediction)
-        scores |= {
-            f"{k}_{task.reference_name}": v
-            for k, v in _scores(task, inputs, targets, reference).items()
-        }
-        for key, value in scores.items():
-            totals[key] = totals.get(key, 0.0) + value
+        truth = task.render(inputs, targets)
+        for totals, outputs, distance in zip(
+            (model_totals, reference_totals),
+            (prediction, task.reference(inputs)),
+            distances or (None, None),
+            strict=True,
+        ):
+            rendered = task.render(inputs, outputs)
+            for key, value in _scores(task, rendered, truth, outputs, targets).items():
+                totals[key] = totals.get(key, 0.0) + value
+            if distance is not None:
+                distance.update(rendered, truth)
         count += 1
-    return {key: value / max(count, 1) for key, value in totals.items()}
+    results = {}
+    for totals, distance, suffix in zip(
+        (model_totals, reference_totals),
+        distances or (None, None),
+        ("", f"_{task.reference_name}"),
+        strict=True,
+    ):
+        means = task.summarize({key: value / max(count, 1) for key, value in totals.items()})
+        if distance is not None and count >= 2:
+            means[FEATURE_NAME] = distance.compute()
+        results |= {f"{key}{suffix}": value for key, value in means.items()}
+    return results
 
 
 def evaluate_colorizer(
@@ -66,13 +90,12 @@ def evaluate_colorizer(
     return evaluate(model, images, ColorizationTask(), autocast_dtype=autocast_dtype)
 
 
-def _scores(task: Task, inputs, targets, prediction) -> dict[str, float]:
-    rgb_true, rgb_pred = task.render(inputs, targets), task.render(inputs, prediction)
+def _scores(task: Task, rgb, truth_rgb, outputs, targets) -> dict[str, float]:
     return {
-        f"l1_{task.target_name}": float(l1(prediction, targets)),
-        "ssim": float(ssim(rgb_pred, rgb_true)),
-        "psnr": float(psnr(rgb_pred, rgb_true)),
-        **task.extra_scores(rgb_pred),
+        f"l1_{task.target_name}": float(l1(outputs, targets)),
+        "ssim": float(ssim(rgb, truth_rgb)),
+        "psnr": float(psnr(rgb, truth_rgb)),
+        **task.extra_scores(rgb, truth_rgb, outputs, targets),
     }
 
 

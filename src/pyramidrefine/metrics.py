@@ -1,4 +1,5 @@
-"""Image-quality metrics: L1, SSIM, PSNR (torchmetrics), colourfulness and a tile-seam index."""
+"""Image-quality metrics: L1, SSIM, PSNR (torchmetrics), colourfulness, hue hits and a
+tile-seam index."""
 
 from __future__ import annotations
 
@@ -40,6 +41,34 @@ def colourfulness(rgb: torch.Tensor) -> float:
     spread = torch.sqrt(rg.var(dim=1, correction=0) + yb.var(dim=1, correction=0))
     offset = torch.sqrt(rg.mean(dim=1) ** 2 + yb.mean(dim=1) ** 2)
     return (spread + 0.3 * offset).mean().item()
+
+
+def hue_hits(
+    prediction_ab: torch.Tensor,
+    target_ab: torch.Tensor,
+    *,
+    saturated: float = 20.0,
+    coloured: float = 10.0,
+    max_angle: float = 45.0,
+) -> tuple[int, int]:
+    """``(hits, saturated pixels)``: of the pixels whose true chroma exceeds ``saturated``,
+    how many the prediction colours (chroma above ``coloured``) with a hue within
+    ``max_angle`` degrees of the truth's. ``*_ab`` are ``B×2×H×W`` in CIE Lab units.
+
+    L1 rewards grey; this counts the colours a model gets right. ``hits / saturated`` is
+    the hue hit rate.
+    """
+    prediction_ab, target_ab = prediction_ab.float(), target_ab.float()
+    true_chroma = torch.linalg.vector_norm(target_ab, dim=1)
+    predicted_chroma = torch.linalg.vector_norm(prediction_ab, dim=1)
+    true_hue = torch.atan2(target_ab[:, 1], target_ab[:, 0])
+    predicted_hue = torch.atan2(prediction_ab[:, 1], prediction_ab[:, 0])
+    difference = torch.remainder(predicted_hue - true_hue + torch.pi, 2 * torch.pi) - torch.pi
+    relevant = true_chroma > saturated
+    hits = (
+        relevant & (predicted_chroma > coloured) & (difference.abs() <= max_angle * torch.pi / 180)
+    )
+    return int(hits.sum()), int(relevant.sum())
 
 
 def seam_index(image: torch.Tensor, rows: Sequence[int], cols: Sequence[int]) -> float:

@@ -96,6 +96,10 @@ class CoarseToFine(
         self._generator_is_named = isinstance(generator, str)
         self.shared = len(self.generators) == 1 and shared
         self.pad_multiple = pad_multiple or required_multiple(self.generators[0])
+        if getattr(self, "_hub_mixin_config", {}).get("encoder_weights"):
+            # Pretrained weights only initialise; saved weights replace them, so a saved
+            # config never asks for them (loading needs no download and no extra).
+            self._hub_mixin_config["encoder_weights"] = None
 
     @property
     def generator_in_channels(self) -> int:

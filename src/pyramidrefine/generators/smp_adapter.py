@@ -8,6 +8,7 @@ from torch import nn
 
 from .._compat import import_torchvision
 from ..registry import register_generator
+from .local_weights import has_local_weights, load_imagenet_encoder
 
 
 @register_generator("smp")
@@ -21,17 +22,23 @@ def smp_generator(
 ) -> nn.Module:
     """Build ``smp.create_model(arch, encoder_name, ...)`` with our channel names.
 
-    ``encoder_weights`` defaults to ``None`` (random init, no download); pass ``"imagenet"``
-    for pretrained encoders when online. Extra keyword arguments go to smp unchanged.
+    ``encoder_weights`` defaults to ``None`` (random init, no download). ``"imagenet"`` with
+    ``encoder_name="tu-tf_efficientnet_lite0"`` (lite1, lite2) loads the weights from the
+    installed extra ``pyramidrefine[pretrained]``, offline; with other encoders smp
+    downloads them. Extra keyword arguments go to smp unchanged.
     """
     import_torchvision()  # smp imports timm, which imports torchvision
     import segmentation_models_pytorch as smp
 
-    return smp.create_model(
+    local = encoder_weights == "imagenet" and has_local_weights(encoder_name)
+    model = smp.create_model(
         arch=arch,
         encoder_name=encoder_name,
-        encoder_weights=encoder_weights,
+        encoder_weights=None if local else encoder_weights,
         in_channels=in_channels,
         classes=out_channels,
         **kwargs,
     )
+    if local:
+        load_imagenet_encoder(model.encoder, encoder_name)
+    return model

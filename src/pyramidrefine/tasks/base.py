@@ -45,9 +45,20 @@ class Task:
         """The trivial output every model has to beat (e.g. grey, or the noisy input)."""
         raise NotImplementedError
 
-    def extra_scores(self, rgb: torch.Tensor) -> dict[str, float]:
-        """Task-specific scores of a rendered ``B×3×H×W`` prediction (none by default)."""
+    def extra_scores(
+        self,
+        rgb: torch.Tensor,
+        truth_rgb: torch.Tensor,
+        outputs: torch.Tensor,
+        targets: torch.Tensor,
+    ) -> dict[str, float]:
+        """Task-specific scores of one image: its rendered ``1×3×H×W`` prediction, the
+        photo, the model's outputs and the targets (none by default)."""
         return {}
+
+    def summarize(self, means: dict[str, float]) -> dict[str, float]:
+        """Dataset-level metrics from the per-image means (e.g. ratios); unchanged here."""
+        return means
 
 
 def check_rgb(rgb: torch.Tensor) -> torch.Tensor:

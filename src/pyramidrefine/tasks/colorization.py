@@ -10,7 +10,7 @@ import torch
 from einops import rearrange
 from kornia.color import lab_to_rgb, rgb_to_lab
 
-from ..metrics import colourfulness
+from ..metrics import colourfulness, hue_hits
 from ..registry import register_task
 from .base import Task, check_rgb
 
@@ -59,9 +59,31 @@ class ColorizationTask(Task):
         """Grey: ab = 0."""
         return inputs.new_zeros(inputs.shape[0], self.out_channels, *inputs.shape[-2:])
 
-    def extra_scores(self, rgb: torch.Tensor) -> dict[str, float]:
-        """Colourfulness (Hasler and Süsstrunk) of the rendered prediction."""
-        return {"colourfulness": float(colourfulness(rgb))}
+    def extra_scores(
+        self,
+        rgb: torch.Tensor,
+        truth_rgb: torch.Tensor,
+        outputs: torch.Tensor,
+        targets: torch.Tensor,
+    ) -> dict[str, float]:
+        """Colourfulness (Hasler and Süsstrunk) of prediction and photo, and hue hits."""
+        hits, saturated = hue_hits(outputs * AB_SCALE, targets * AB_SCALE)
+        return {
+            "colourfulness": colourfulness(rgb),
+            "colourfulness_truth": colourfulness(truth_rgb),
+            "hue_hits": float(hits),
+            "hue_saturated": float(saturated),
+        }
+
+    def summarize(self, means: dict[str, float]) -> dict[str, float]:
+        """Adds ``colourfulness_ratio`` (to the photos') and ``hue_hit_rate`` (pooled over
+        pixels: hits / truly saturated pixels, see :func:`~pyramidrefine.metrics.hue_hits`)."""
+        summary = {k: v for k, v in means.items() if k not in ("hue_hits", "hue_saturated")}
+        truth = means.get("colourfulness_truth", 0.0)
+        summary["colourfulness_ratio"] = means["colourfulness"] / truth if truth else 0.0
+        saturated = means.get("hue_saturated", 0.0)
+        summary["hue_hit_rate"] = means["hue_hits"] / saturated if saturated else 0.0
+        return summary
 
 
 def fit_into_gamut(lab: torch.Tensor) -> torch.Tensor:

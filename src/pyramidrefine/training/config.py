@@ -27,7 +27,14 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    """Where images come from and how they are cut into training samples."""
+    """Where images come from and how they are cut into training samples.
+
+    ``cache_size``: decode every training image once into a ``cache_size``² uint8 cache on
+    disk (under ``cache_dir``, default ``<output_dir>/image-cache``) and cut the
+    ``image_size`` crops on the training device; ``None`` decodes and crops per sample in
+    ``num_workers`` loader processes. ``val_max_side``: validation images are scaled down
+    to this long side (``None``: full size).
+    """
 
     train: str | list[str] = ""
     val: str | None = None
@@ -37,6 +44,9 @@ class DataConfig:
     num_workers: int = 0
     streaming: bool = False
     val_max_images: int = 32
+    val_max_side: int | None = 512
+    cache_size: int | None = None
+    cache_dir: str | None = None
 
 
 @dataclass
@@ -92,6 +102,7 @@ class TrainConfig:
     task_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. denoising's noise model
     max_steps: int = 1000
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    channels_last: bool = False  # NHWC weights: faster convolutions on most CPUs and GPUs
     gradient_accumulation_steps: int = 1
     ema_decay: float | None = None
     checkpoint_every: int = 200

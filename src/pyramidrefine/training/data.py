@@ -3,12 +3,15 @@
 Every training sample is identified by its position in an endless stream of epochs; its
 crop is drawn from a generator seeded by ``(seed, epoch, index)``. Resuming after ``n``
 batches therefore continues with exactly the batches an uninterrupted run would have seen.
+With ``data.cache_size`` the images are decoded once into a uint8 cache and batches are
+cut on the device (:mod:`.cache`), seeded by batch number, with the same exact resume.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -25,57 +28,94 @@ from ..data import (
     split_dataset,
 )
 from ..errors import ConfigurationError
+from ..tiling import resize
+from .cache import CachedCrops, build_image_cache, cache_key
 from .config import TrainConfig
 
+TrainingSamples = Dataset | IterableDataset | CachedCrops
 
-def build_datasets(config: TrainConfig) -> tuple[Dataset | IterableDataset, list[torch.Tensor]]:
-    """Training samples and the validation images (``1×3×H×W`` tensors, full size)."""
+
+def build_datasets(
+    config: TrainConfig, device: torch.device | str = "cpu"
+) -> tuple[TrainingSamples, list[torch.Tensor]]:
+    """Training samples and the validation images (``1×3×H×W`` tensors, long side capped)."""
     data = config.data
     if not data.train:
         raise ConfigurationError("data.train is empty: name a folder, file or dataset id")
+    if data.cache_size is not None and data.streaming:
+        raise ConfigurationError("data.cache_size needs a dataset on disk, not data.streaming")
     sources = [data.train] if isinstance(data.train, str) else list(data.train)
     loaded = [load_image_dataset(s, streaming=data.streaming) for s in sources]
     loaded = [d.select_columns(["image"]) for d in loaded]
-    train, _ = filter_images(
-        datasets.concatenate_datasets(loaded) if len(loaded) > 1 else loaded[0]
-    )
+    train = datasets.concatenate_datasets(loaded) if len(loaded) > 1 else loaded[0]
+    if data.cache_size is None:  # the cache skips unusable images itself, in one decode
+        train, _ = filter_images(train)
     if data.val:
-        val_images = validation_images(data.val, max_images=data.val_max_images)
+        val_images = validation_images(
+            data.val, max_images=data.val_max_images, max_side=data.val_max_side
+        )
     elif data.streaming or not data.val_fraction:
         val_images = []
     else:
+        if data.cache_size is not None:
+            train, _ = filter_images(train)
         train, val = split_dataset(train, data.val_fraction, config.seed)
-        val_images = _tensors(val, data.val_max_images)
+        val_images = _tensors(val, data.val_max_images, data.val_max_side)
     if data.streaming:
         return _StreamCrops(train, data.image_size, config.seed), val_images
+    if data.cache_size is not None:
+        folder = data.cache_dir or Path(config.output_dir) / "image-cache"
+        key = cache_key(sources, data.cache_size, len(train))
+        images = build_image_cache(train, data.cache_size, folder, key)
+        cached = CachedCrops(
+            images, data.image_size, data.batch_size, seed=config.seed, device=device
+        )
+        return cached, val_images
     crops = ImageCropDataset(train, data.image_size, seed=config.seed)
     return _EpochIndexed(crops), val_images
 
 
-def validation_images(source: str, *, max_images: int | None = None) -> list[torch.Tensor]:
-    """Full-size colour images of ``source`` (unusable ones skipped), in a fixed order."""
+def validation_images(
+    source: str, *, max_images: int | None = None, max_side: int | None = None
+) -> list[torch.Tensor]:
+    """Colour images of ``source`` (unusable ones skipped) in a fixed order, scaled down to
+    a long side of at most ``max_side`` (``None``: full size)."""
     dataset, _ = filter_images(load_image_dataset(source))
-    return _tensors(dataset, max_images)
+    return _tensors(dataset, max_images, max_side)
 
 
-def _tensors(dataset: datasets.Dataset, max_images: int | None) -> list[torch.Tensor]:
+def _tensors(
+    dataset: datasets.Dataset, max_images: int | None, max_side: int | None = None
+) -> list[torch.Tensor]:
     count = len(dataset) if max_images is None else min(max_images, len(dataset))
     images = []
     for index in range(count):
         image = np.asarray(open_image(dataset[index]["image"]).convert("RGB"), np.float32)
-        images.append(torch.from_numpy(image / 255.0).permute(2, 0, 1)[None].contiguous())
+        tensor = torch.from_numpy(image / 255.0).permute(2, 0, 1)[None].contiguous()
+        images.append(_capped(tensor, max_side))
     return images
 
 
+def _capped(image: torch.Tensor, max_side: int | None) -> torch.Tensor:
+    height, width = image.shape[-2:]
+    if max_side is None or max(height, width) <= max_side:
+        return image
+    scale = max_side / max(height, width)
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return resize(image, size).clamp_(0.0, 1.0)
+
+
 def training_loader(
-    samples: Dataset | IterableDataset,
+    samples: TrainingSamples,
     config: TrainConfig,
     *,
     start_batch: int = 0,
     process_index: int = 0,
     num_processes: int = 1,
-) -> DataLoader:
+) -> DataLoader | Iterator[torch.Tensor]:
     """Endless batches for one process, beginning after ``start_batch`` of its batches."""
+    if isinstance(samples, CachedCrops):
+        return samples.batches(start_batch, process_index)
     batch_size = config.data.batch_size
     if isinstance(samples, IterableDataset):
         samples.start(start_batch * batch_size, process_index, num_processes)

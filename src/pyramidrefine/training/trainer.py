@@ -141,12 +141,12 @@ class Trainer:
         )
         self.state = TrainingState()
         self._nonfinite_in_a_row = 0
-        self.train_data, self.val_images = build_datasets(config)
+        self.train_data, self.val_images = build_datasets(config, self.accelerator.device)
         self._prepare()
 
     def _build_model(self) -> CoarseToFine:
         model_config = self.config.model
-        return CoarseToFine(
+        model = CoarseToFine(
             model_config.generator,
             in_channels=self.task.in_channels,
             out_channels=self.task.out_channels,
@@ -155,6 +155,9 @@ class Trainer:
             shared=model_config.shared,
             **model_config.generator_kwargs,
         )
+        if self.config.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        return model
 
     def _optimizer(self, module: nn.Module, lr: float):
         optim = self.config.optim
