@@ -94,3 +94,18 @@ def test_feature_distance_is_zero_for_the_truth_and_positive_for_grey():
     grey.update(photos.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1), photos)
     assert abs(same.compute()) < 1e-2
     assert grey.compute() > 1.0
+
+
+def test_cli_evaluate_reports_colour_metrics_as_json(tmp_path, tiny_colorizer, photo_folder):
+    import json
+
+    from pyramidrefine.cli import main
+
+    tiny_colorizer.save_pretrained(tmp_path / "model")
+    out = tmp_path / "metrics.json"
+    args = ["evaluate", "--model", str(tmp_path / "model"), "--data", str(photo_folder)]
+    assert main([*args, "--max-images", "3", "--feature-distance", "--json", str(out)]) == 0
+    metrics = json.loads(out.read_text())
+    for name in ("colourfulness_ratio", "hue_hit_rate", "fd_effnet_lite0", "l1_ab_grey"):
+        assert math.isfinite(metrics[name])
+    assert metrics["colourfulness_ratio_grey"] < 0.01

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
 
 from . import colorize_cli
+from .atomic import write_text_atomic
 from .errors import PyramidRefineError
 
 
@@ -35,6 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     evaluate.add_argument("--max-images", type=int, default=None)
     evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument(
+        "--max-side",
+        type=int,
+        default=None,
+        help="scale photos down to this long side first (default: native size)",
+    )
+    evaluate.add_argument(
+        "--feature-distance",
+        action="store_true",
+        help="also the Fréchet distance on EfficientNet-Lite0 features, fd_effnet_lite0 "
+        "(not Inception FID; needs the 'pretrained' extra)",
+    )
+    evaluate.add_argument("--json", help="also write the metrics to this JSON file")
 
     export = commands.add_parser("export", help="export a model's generators (ONNX/TorchScript)")
     export.add_argument("--model", required=True, help="folder written by save_pretrained")
@@ -77,8 +92,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     task = _task_of(args.model, args.task)
     model = CoarseToFine.from_pretrained(args.model).to(args.device).eval()
-    images = validation_images(args.data, max_images=args.max_images)
-    _print_metrics(evaluate(model, images, task), task.reference_name)
+    images = validation_images(args.data, max_images=args.max_images, max_side=args.max_side)
+    metrics = evaluate(model, images, task, feature_distance=args.feature_distance)
+    _print_metrics(metrics, task.reference_name)
+    if args.json:
+        write_text_atomic(args.json, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return 0
 
 
@@ -111,11 +129,12 @@ def _task_of(model_dir: str, name: str | None):
 def _print_metrics(metrics: dict[str, float], reference: str = "grey") -> None:
     suffix = f"_{reference}"
     names = sorted({k.removesuffix(suffix) for k in metrics})
-    print(f"{'metric':<14}{'model':>10}{reference:>10}")
+    width = max(len(name) for name in [*names, "metric"]) + 2
+    print(f"{'metric':<{width}}{'model':>10}{reference:>10}")
     for name in names:
         value = metrics.get(f"{name}{suffix}")
         value_text = f"{value:>10.4f}" if value is not None else ""
-        print(f"{name:<14}{metrics[name]:>10.4f}{value_text}")
+        print(f"{name:<{width}}{metrics[name]:>10.4f}{value_text}")
 
 
 if __name__ == "__main__":
