@@ -99,17 +99,37 @@ def test_an_input_is_never_overwritten(tmp_path, model_dir, capsys):
     assert photo.read_bytes() == before
 
 
-def test_existing_outputs_need_overwrite(tmp_path, model_dir, capsys):
+def test_existing_outputs_are_skipped_not_failed(tmp_path, model_dir, capsys):
     photo = write_photo(tmp_path / "photo.png")
     existing = tmp_path / "out" / "photo_color.png"
     existing.parent.mkdir()
     existing.write_bytes(b"keep me")
-    assert colorize(photo, "--out", existing.parent, model=model_dir) == 1
-    assert "exists (--overwrite replaces it)" in capsys.readouterr().err
+    assert colorize(photo, "--out", existing.parent, model=model_dir) == 0
+    captured = capsys.readouterr()
+    assert f"{existing}: skipped (exists)" in captured.out.splitlines()
+    assert "0 coloured, 1 skipped (exists), 0 failed" in captured.out
+    assert "--overwrite" in captured.out and captured.err.count("\n") <= 1  # the progress bar
     assert existing.read_bytes() == b"keep me"
     assert colorize(photo, "--out", existing.parent, "--overwrite", model=model_dir) == 0
     with Image.open(existing) as image:
         assert image.size == (40, 30)
+
+
+def test_running_twice_skips_what_is_done_and_colours_what_is_new(tmp_path, model_dir, capsys):
+    folder = tmp_path / "photos"
+    for name in ("a.png", "b.png"):
+        write_photo(folder / name)
+    out = tmp_path / "out"
+    assert colorize(folder, "--out", out, model=model_dir) == 0
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    write_photo(folder / "c.png")
+    capsys.readouterr()
+    assert colorize(folder, "--out", out, model=model_dir) == 0
+    captured = capsys.readouterr().out
+    assert "1 coloured, 2 skipped (exists), 0 failed" in captured
+    assert f"{out / 'a_color.png'}: skipped (exists)" in captured
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name in first} == first
+    assert sorted(p.name for p in out.iterdir()) == ["a_color.png", "b_color.png", "c_color.png"]
 
 
 def test_output_format_follows_the_extension_or_format(tmp_path, model_dir):

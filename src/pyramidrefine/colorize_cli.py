@@ -21,10 +21,12 @@ from .methods import METHODS
 DESCRIPTION = """\
 Colour black-and-white photos. Each output has its input's size and exactly its
 luminance (colour inputs are reduced to their luminance first) and is written as
-DIR/<input stem><suffix>.<ext>, atomically. A file that fails is reported as
-"path: problem" on stderr and the others go on. Exit code: 0 if every file was
-coloured, 1 if any failed, 2 for usage or configuration errors. Under
-`accelerate launch` the files are shared between the processes.
+DIR/<input stem><suffix>.<ext>, atomically. An output that already exists is kept
+and reported as "skipped (exists)" (--overwrite replaces it), so a re-run only
+colours what is new. A file that fails is reported as "path: problem" on
+stderr and the others go on. Exit code: 0 if no file failed (skipped ones included),
+1 if any failed, 2 for usage or configuration errors. Under `accelerate launch` the
+files are shared between the processes.
 """
 
 METHODS_HELP = """\
@@ -38,6 +40,11 @@ methods (the same weights, run differently):
                  guided filter
 --tile and --overlap apply to pyramid-tiled and patchwise only, --base-size to all
 methods but baseline.
+
+examples:
+  pyramidrefine colorize old/*.jpg scan.png --out coloured/
+  pyramidrefine colorize photos/ --out out/ --method pyramid-tiled --tile 512
+  pyramidrefine colorize photos/ --out out/ --model my-colorizer   # folder or Hub id
 """
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
@@ -139,11 +146,15 @@ def run(args: argparse.Namespace) -> int:
     )
     _make_folder(args.out)
     files, problems = expand_paths(args.paths)
-    jobs, clashes = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
+    jobs, clashes, skipped = plan_outputs(
+        files, args.out, args.suffix, args.format, args.overwrite
+    )
     state.wait_for_everyone()  # every process plans the same jobs before any is written
     problems = (problems + clashes) if state.is_main_process else []
     for problem in problems:
         print(problem, file=sys.stderr)
+    for job in skipped if state.is_main_process else []:
+        print(f"{job.target}: skipped (exists)")
     coloured = failed = 0
     with state.split_between_processes(jobs) as mine:
         for job in tqdm(mine, unit="image", disable=not state.is_local_main_process):
@@ -155,7 +166,9 @@ def run(args: argparse.Namespace) -> int:
                 failed += 1
     failed += len(problems)
     prefix = f"process {state.process_index}: " if state.num_processes > 1 else ""
-    print(f"{prefix}{coloured} coloured, {failed} failed")
+    skips = f"{len(skipped)} skipped (exists), " if skipped and state.is_main_process else ""
+    hint = " (--overwrite replaces existing outputs)" if skips else ""
+    print(f"{prefix}{coloured} coloured, {skips}{failed} failed{hint}")
     return 1 if failed else 0
 
 
@@ -189,12 +202,14 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
 
 def plan_outputs(
     files: list[Path], out: Path, suffix: str, image_format: str | None, overwrite: bool
-) -> tuple[list[Job], list[str]]:
-    """The job of each file, and a problem line for each output that must not be written."""
+) -> tuple[list[Job], list[str], list[Job]]:
+    """The jobs to run, a problem line per output that must not be written, and the jobs
+    skipped because their output exists (unless ``overwrite``)."""
     inputs = {file.resolve() for file in files}
     taken: dict[Path, Path] = {}
     jobs: list[Job] = []
     problems: list[str] = []
+    skipped: list[Job] = []
     for source in files:
         target = out / f"{source.stem}{suffix}{_output_suffix(source, image_format)}"
         resolved = target.resolve()
@@ -203,11 +218,12 @@ def plan_outputs(
         elif resolved in taken:
             problems.append(f"{source}: output {target} is also the output of {taken[resolved]}")
         elif target.exists() and not overwrite:
-            problems.append(f"{source}: output {target} exists (--overwrite replaces it)")
+            taken[resolved] = source
+            skipped.append(Job(source, target))
         else:
             taken[resolved] = source
             jobs.append(Job(source, target))
-    return jobs, problems
+    return jobs, problems, skipped
 
 
 def colour_file(colorizer: Colorizer, job: Job) -> None:
