@@ -146,9 +146,7 @@ def run(args: argparse.Namespace) -> int:
     )
     _make_folder(args.out)
     files, problems = expand_paths(args.paths)
-    jobs, clashes, skipped = plan_outputs(
-        files, args.out, args.suffix, args.format, args.overwrite
-    )
+    jobs, clashes, skipped = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
     state.wait_for_everyone()  # every process plans the same jobs before any is written
     problems = (problems + clashes) if state.is_main_process else []
     for problem in problems:
