@@ -1,5 +1,7 @@
 import json
+import os
 import pickle
+import stat
 
 import pytest
 import torch
@@ -40,6 +42,32 @@ def test_save_is_atomic_and_loads_strictly(saved):
     ]
     assert not list(saved.parent.glob(".*tmp*"))
     assert isinstance(pr.CoarseToFine.from_pretrained(saved), pr.CoarseToFine)
+
+
+def test_saved_files_have_the_permissions_of_any_new_file(saved):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for path in saved.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path.name
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o777 & ~umask
+
+
+def test_model_card_says_what_the_model_is_and_how_to_load_it(saved):
+    card = (saved / "README.md").read_text()
+    assert "pushed to the Hub" not in card and "More Information Needed" not in card
+    assert "library_name: pyramidrefine" in card
+    assert "L → ab" in card and "2 pyramid levels" in card
+    assert "| `in_channels` | `1` |" in card and '| `generator` | `"unet"` |' in card
+    assert f'pr.CoarseToFine.from_pretrained("{saved}")' in card
+    assert f"pyramidrefine colorize photos/ --out coloured/ --model {saved}" in card
+
+
+def test_model_card_of_another_task_does_not_claim_colorization(tmp_path):
+    model = pr.CoarseToFine("unet", in_channels=3, out_channels=3, base_size=64, tile=96)
+    model.save_pretrained(tmp_path / "denoiser")
+    card = (tmp_path / "denoiser" / "README.md").read_text()
+    assert "RGB to RGB" in card and "colorize" not in card
+    assert "long side of 64 px" in card and "larger than 96 px run tile by tile" in card
 
 
 def test_failed_save_leaves_nothing(tmp_path, monkeypatch):

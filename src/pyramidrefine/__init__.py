@@ -9,6 +9,7 @@ from .errors import (
     DataError,
     ImageReadError,
     InvalidInputError,
+    MissingExtraError,
     PyramidRefineError,
     UnknownNameError,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "GANLoss",
     "ImageReadError",
     "InvalidInputError",
+    "MissingExtraError",
     "MultiScaleDiscriminator",
     "PatchGAN",
     "Pix2PixObjective",

@@ -29,7 +29,7 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         os.close(handle)
         temporary = Path(name)
     try:
-        temporary.chmod((0o777 if directory else 0o666) & ~_umask())
+        temporary.chmod(new_file_mode(directory=directory))
         yield temporary
         if directory and target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -44,6 +44,11 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         else:
             temporary.unlink(missing_ok=True)
         raise
+
+
+def new_file_mode(*, directory: bool = False) -> int:
+    """Permissions of a newly created file (``0o666``) or folder (``0o777``) less the umask."""
+    return (0o777 if directory else 0o666) & ~_umask()
 
 
 def _umask() -> int:

@@ -3,7 +3,9 @@
 :class:`SafeHubMixin` is huggingface_hub's ``PyTorchModelHubMixin`` (which records the
 constructor's arguments as ``config.json`` and handles Hub ids) with three changes:
 saving is atomic, weights must match the architecture exactly (no silently random
-layers), and pickle files (``.bin``, ``.pt``, ...) are refused instead of unpickled.
+layers), and pickle files (``.bin``, ``.pt``, ...) are refused instead of unpickled. Saved
+files get the permissions of any new file (not the owner-only ones safetensors gives its
+temporary files), and the README.md model card says what the model is and how to load it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import safetensors.torch
-from huggingface_hub import PyTorchModelHubMixin, constants, hf_hub_download
+from huggingface_hub import ModelCard, PyTorchModelHubMixin, constants, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
 from safetensors import SafetensorError
 
-from .atomic import atomic_path
+from .atomic import atomic_path, new_file_mode
 from .errors import CheckpointError
+from .model_card import model_card_text
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 CONVERT_HINT = (
@@ -33,9 +36,29 @@ class SafeHubMixin(PyTorchModelHubMixin):
     """``save_pretrained`` / ``from_pretrained`` with safetensors only, strict and atomic."""
 
     def save_pretrained(self, save_directory: str | os.PathLike, **kwargs: Any) -> Any:
-        """Write ``config.json`` + ``model.safetensors`` into ``save_directory`` atomically."""
+        """Write ``config.json``, ``model.safetensors`` and a README.md model card atomically."""
+        card_kwargs = {
+            "location": str(save_directory),
+            **(kwargs.pop("model_card_kwargs", None) or {}),
+        }
         with atomic_path(save_directory, directory=True) as temporary:
-            return super().save_pretrained(temporary, **kwargs)
+            result = super().save_pretrained(temporary, model_card_kwargs=card_kwargs, **kwargs)
+            for path in temporary.iterdir():
+                path.chmod(new_file_mode(directory=path.is_dir()))
+            return result
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
+        """Upload to the Hub as ``repo_id``; the model card names it in its loading example."""
+        kwargs["model_card_kwargs"] = {
+            "location": repo_id,
+            **(kwargs.get("model_card_kwargs") or {}),
+        }
+        return super().push_to_hub(repo_id, **kwargs)
+
+    def generate_model_card(self, *args: Any, location: str | None = None, **kwargs: Any):
+        """The model card: what the model is, its configuration and how to load it."""
+        config = dict(getattr(self, "_hub_mixin_config", None) or {})
+        return ModelCard(model_card_text(self, config, location))
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any):
@@ -91,12 +114,15 @@ _HUB_ARGUMENTS = {
 
 
 def _looks_like_a_path(name: str) -> bool:
-    return name.startswith((".", "/", "~")) or (os.sep in name and name.count("/") != 1)
+    """Anything but ``owner/name`` is a local path (so a typo fails at once, not after retries)."""
+    return name.startswith((".", "/", "~")) or name.count("/") != 1
 
 
 def _check_model_folder(folder: Path) -> None:
     if not folder.exists():
-        raise CheckpointError(f"{folder}: no such model folder")
+        raise CheckpointError(
+            f"{folder}: no such model folder (a Hugging Face Hub id looks like owner/name)"
+        )
     if not folder.is_dir():
         hint = f" {CONVERT_HINT}" if folder.suffix in PICKLE_SUFFIXES else ""
         raise CheckpointError(

@@ -1,65 +1,75 @@
-"""Command line: ``pyramidrefine train | evaluate | export | colorize``."""
+"""The ``pyramidrefine`` command: train, evaluate, export and colorize."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
+import textwrap
 from pathlib import Path
 
-from . import colorize_cli
+from . import __version__, colorize_cli
 from .atomic import write_text_atomic
-from .errors import PyramidRefineError
+from .colorize_cli import _non_negative, _positive
+from .devices import resolve_device
+from .errors import ConfigurationError, PyramidRefineError
+
+DESCRIPTION = """\
+Coarse-to-fine image-to-image refinement: run a generator over a pyramid of scales.
+Each command has its own help: pyramidrefine COMMAND --help.
+"""
+
+EPILOG = """\
+examples:
+  pyramidrefine colorize examples/photos --out coloured      # the shipped colorizer
+  pyramidrefine train --config configs/colorize-pyramid.yaml max_steps=200
+  pyramidrefine evaluate --model runs/colorize-pyramid/model --data photos/
+  pyramidrefine export --model runs/colorize-pyramid/model --format onnx
+"""
+
+TRAIN_DESCRIPTION = """\
+Train a CoarseToFine model from a YAML config (see configs/), with KEY=VALUE overrides.
+Everything goes into output_dir (default: runs/colorize): config.yaml (the resolved
+config), metrics.csv, samples/step-*.png (validation grids), checkpoints/ (the same
+command resumes from the newest) and model/ (config.json + model.safetensors +
+training.yaml: what evaluate, export and colorize --model take). Under
+`accelerate launch` or `torchrun` it trains on every process.
+"""
+
+EVALUATE_DESCRIPTION = """\
+Measure a saved model on a folder of photos: the task's metrics of the model next to
+those of the task's reference output, the floor to beat (colorization: L1(ab), SSIM,
+PSNR and colourfulness vs the grey output; denoising: vs the noisy input).
+Exit code 0, or 2 for usage, model or data errors.
+"""
+
+EVALUATE_EPILOG = """\
+examples:
+  pyramidrefine evaluate --model runs/colorize-pyramid/model --data photos/
+  pyramidrefine evaluate --model my-colorizer --data photos/ --max-images 20 --max-side 1024 \\
+      --json metrics.json
+"""
+
+EXPORT_DESCRIPTION = """\
+Export a saved model's generators for deployment, with pyramid.json holding what the
+coarse-to-fine loop needs; the files written are printed, one a line. ONNX files run
+without torch in pyramidrefine.onnx_runtime.OnnxCoarseToFine. Exporting and running ONNX
+need the 'export' extra: pip install "pyramidrefine[export]".
+"""
+
+EXPORT_EPILOG = """\
+examples:
+  pyramidrefine export --model my-colorizer                     # my-colorizer/onnx/
+  pyramidrefine export --model my-colorizer --format torchscript --out deploy/
+  pyramidrefine export --model my-colorizer --tile 512 --overlap 64
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pyramidrefine`` command; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="pyramidrefine", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    train = commands.add_parser("train", help="train a model from a YAML config")
-    train.add_argument("--config", help="YAML file (see configs/); defaults if omitted")
-    train.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="override config keys, e.g. max_steps=100 data.batch_size=4",
-    )
-
-    evaluate = commands.add_parser("evaluate", help="L1, SSIM, PSNR of a model vs its reference")
-    evaluate.add_argument("--model", required=True, help="folder written by save_pretrained")
-    evaluate.add_argument("--data", required=True, help="folder of colour photos (or dataset)")
-    evaluate.add_argument(
-        "--task",
-        default=None,
-        help="registered task; default: the one in the model's training.yaml, else colorization",
-    )
-    evaluate.add_argument("--max-images", type=int, default=None)
-    evaluate.add_argument("--device", default="cpu")
-    evaluate.add_argument(
-        "--max-side",
-        type=int,
-        default=None,
-        help="scale photos down to this long side first (default: native size)",
-    )
-    evaluate.add_argument(
-        "--feature-distance",
-        action="store_true",
-        help="also the Fréchet distance on EfficientNet-Lite0 features, fd_effnet_lite0 "
-        "(not Inception FID; needs the 'pretrained' extra)",
-    )
-    evaluate.add_argument("--json", help="also write the metrics to this JSON file")
-
-    export = commands.add_parser("export", help="export a model's generators (ONNX/TorchScript)")
-    export.add_argument("--model", required=True, help="folder written by save_pretrained")
-    export.add_argument("--format", choices=("onnx", "torchscript"), default="onnx")
-    export.add_argument("--out", help="output folder (default: MODEL/FORMAT)")
-    export.add_argument("--tile", type=int, help="tile levels larger than this at run time")
-    export.add_argument("--overlap", type=int, help="tile overlap (default: the model's)")
-
-    colorize_cli.add_parser(commands)
-
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -75,6 +85,194 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="pyramidrefine",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train(commands)
+    _add_evaluate(commands)
+    _add_export(commands)
+    colorize_cli.add_parser(commands)
+    return parser
+
+
+def _add_train(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train a model from a YAML config",
+        description=TRAIN_DESCRIPTION,
+        epilog=config_keys_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument(
+        "--config",
+        metavar="YAML",
+        help="config file, e.g. configs/colorize-pyramid.yaml (default: the built-in "
+        "defaults, which need data.train=...)",
+    )
+    train.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="override config keys; values are YAML, e.g. max_steps=100 data.batch_size=4 "
+        "model.levels=null",
+    )
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="metrics of a saved model vs its task's reference output",
+        description=EVALUATE_DESCRIPTION,
+        epilog=EVALUATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR_OR_HUB_ID",
+        help="folder written by save_pretrained (a run's model/) or a Hugging Face Hub id",
+    )
+    evaluate.add_argument(
+        "--data",
+        required=True,
+        metavar="SOURCE",
+        help="colour photos: a folder of images, a .parquet/.arrow file, a save_to_disk "
+        "folder or a Hub dataset id",
+    )
+    evaluate.add_argument(
+        "--task",
+        default=None,
+        help="registered task (colorization, denoising, ...); default: the one in the "
+        "model's training.yaml, else colorization",
+    )
+    evaluate.add_argument(
+        "--max-images",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="evaluate the first N usable photos in the source's order (default: all)",
+    )
+    evaluate.add_argument(
+        "--device",
+        default=None,
+        help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available, else cpu)",
+    )
+    evaluate.add_argument(
+        "--max-side",
+        type=_positive,
+        default=None,
+        metavar="PIXELS",
+        help="scale photos down to this long side first (default: native size)",
+    )
+    evaluate.add_argument(
+        "--feature-distance",
+        action="store_true",
+        help="also the Fréchet distance on EfficientNet-Lite0 features, fd_effnet_lite0 "
+        "(not Inception FID; needs the 'pretrained' extra)",
+    )
+    evaluate.add_argument(
+        "--json", metavar="FILE", help="also write the metrics to this JSON file (atomically)"
+    )
+
+
+def _add_export(commands: argparse._SubParsersAction) -> None:
+    export = commands.add_parser(
+        "export",
+        help="export a model's generators (ONNX or TorchScript)",
+        description=EXPORT_DESCRIPTION,
+        epilog=EXPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    export.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR_OR_HUB_ID",
+        help="folder written by save_pretrained (a run's model/) or a Hugging Face Hub id",
+    )
+    export.add_argument(
+        "--format",
+        choices=("onnx", "torchscript"),
+        default="onnx",
+        help="onnx: one .onnx file per generator, opset 18, dynamic batch/height/width "
+        "(needs the 'export' extra); torchscript: traced .pt files (default: %(default)s)",
+    )
+    export.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder, created if needed (default: MODEL/FORMAT, inside the model folder)",
+    )
+    export.add_argument(
+        "--tile",
+        type=_positive,
+        metavar="PIXELS",
+        help="written to pyramid.json: run levels larger than this tile by tile "
+        "(default: the model's, usually none)",
+    )
+    export.add_argument(
+        "--overlap",
+        type=_non_negative,
+        metavar="PIXELS",
+        help="written to pyramid.json: minimum overlap of neighbouring tiles, less than "
+        "--tile (default: the model's)",
+    )
+
+
+def config_keys_help() -> str:
+    """The epilog of ``train``: every config key with its default, section by section."""
+    from .training.config import TrainConfig
+
+    lines = [
+        "config keys (KEY=VALUE, or nested in the YAML; the dataclasses in",
+        "pyramidrefine/training/config.py describe each):",
+    ]
+    sections = []
+    top = []
+    for field in dataclasses.fields(TrainConfig):
+        default = _default(field)
+        if dataclasses.is_dataclass(default):
+            entries = [f"{f.name}={_yaml(_default(f))}" for f in dataclasses.fields(default)]
+            sections.append((f"{field.name}.", entries))
+        else:
+            top.append(f"{field.name}={_yaml(default)}")
+    for name, entries in [("(top level)", top), *sections]:
+        text = textwrap.fill(
+            ", ".join(entries), width=88, initial_indent="  ", subsequent_indent="    "
+        )
+        lines += [f"{name}", text]
+    lines += [
+        "",
+        "examples:",
+        "  pyramidrefine train --config configs/colorize-pyramid.yaml",
+        "  pyramidrefine train --config configs/colorize-pyramid.yaml max_steps=200 \\",
+        "      data.train=photos/ output_dir=runs/try",
+        "  pyramidrefine train data.train=photos/ model.base_size=128 loss.discriminator=null",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _default(field: dataclasses.Field):
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
+def _yaml(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return value or '""'
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
 def _train(args: argparse.Namespace) -> int:
     from .registry import create_task
     from .training import load_config, train
@@ -82,6 +280,7 @@ def _train(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     metrics = train(config)
     _print_metrics(metrics, create_task(config.task, **config.task_kwargs).reference_name)
+    print(f"model: {Path(config.output_dir) / 'model'}")
     return 0
 
 
@@ -90,8 +289,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .pyramid import CoarseToFine
     from .training.data import validation_images
 
+    device = resolve_device(args.device)
     task = _task_of(args.model, args.task)
-    model = CoarseToFine.from_pretrained(args.model).to(args.device).eval()
+    model = CoarseToFine.from_pretrained(args.model).to(device).eval()
     images = validation_images(args.data, max_images=args.max_images, max_side=args.max_side)
     metrics = evaluate(model, images, task, feature_distance=args.feature_distance)
     _print_metrics(metrics, task.reference_name)
@@ -106,6 +306,13 @@ def _export(args: argparse.Namespace) -> int:
 
     model = CoarseToFine.from_pretrained(args.model)
     settings = {k: getattr(args, k) for k in ("tile", "overlap") if getattr(args, k) is not None}
+    overlap = settings.get("overlap", model.overlap)
+    tile = settings.get("tile", model.tile)
+    if tile is not None and overlap >= tile:
+        raise ConfigurationError(
+            f"the overlap ({overlap}) must be less than the tile ({tile}); "
+            "raise --tile or pass a smaller --overlap"
+        )
     if settings:
         model = model.with_settings(**settings)
     out = Path(args.out or Path(args.model) / args.format)

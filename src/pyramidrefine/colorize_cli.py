@@ -13,6 +13,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .atomic import atomic_path
+from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
 from .images import read_image
 from .inference import Colorizer
@@ -132,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     """Colour every file named by ``args``; returns the exit code."""
     from accelerate import PartialState
 
+    if args.device is not None:
+        resolve_device(args.device)  # a one-line error for a device this machine lacks
     use_cpu = not torch.cuda.is_available() or (args.device or "").startswith("cpu")
     state = PartialState(cpu=use_cpu)  # cpu=True: several CPU processes share out the files
     device = args.device or str(state.device)
@@ -155,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{job.target}: skipped (exists)")
     coloured = failed = 0
     with state.split_between_processes(jobs) as mine:
-        for job in tqdm(mine, unit="image", disable=not state.is_local_main_process):
+        for job in tqdm(mine, unit="image", disable=not (state.is_local_main_process and jobs)):
             try:
                 colour_file(colorizer, job)
                 coloured += 1
@@ -265,14 +268,21 @@ def _problem(path: Path, error: BaseException) -> str:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _integer(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
 
 
 def _non_negative(text: str) -> int:
-    value = int(text)
+    value = _integer(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None

@@ -111,7 +111,13 @@ def _load(
         )
     if isinstance(source, Path) or path.is_absolute() or str(source).startswith((".", "~")):
         raise ConfigurationError(f"{source}: no such file or folder")
-    return datasets.load_dataset(str(source), **options)
+    try:
+        return datasets.load_dataset(str(source), **options)
+    except (ConnectionError, FileNotFoundError) as error:  # DatasetNotFoundError too
+        raise ConfigurationError(
+            f"{source}: no such file or folder here, and not a dataset the Hub could provide "
+            f"({type(error).__name__}); check the path, or the id and your connection"
+        ) from None
 
 
 def _from_disk(path: Path, *, split: str, streaming: bool) -> AnyDataset:

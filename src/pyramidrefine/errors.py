@@ -29,3 +29,7 @@ class DataError(PyramidRefineError):
 
 class CheckpointError(PyramidRefineError, OSError):
     """A model folder or file that cannot be loaded safely (missing, mismatched, pickled)."""
+
+
+class MissingExtraError(PyramidRefineError, ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it."""

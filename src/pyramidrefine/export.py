@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 from typing import Literal
 
 import torch
 
+from .atomic import atomic_path, write_text_atomic
 from .errors import ConfigurationError
+from .extras import require
 from .onnx_runtime import CONFIG_NAME
 from .pyramid import CoarseToFine
 
@@ -30,20 +33,35 @@ def export(model: CoarseToFine, folder: str | os.PathLike, format: Format = "onn
 
     Puts ``model`` in eval mode (BatchNorm running statistics are what gets exported).
     ``tile``/``overlap`` of the model are written into ``pyramid.json`` as defaults.
+    Each file is written atomically; a folder this call created is removed again if the
+    export fails. ONNX needs the ``export`` extra (``pip install "pyramidrefine[export]"``).
     """
     if format not in FORMATS:
         raise ConfigurationError(f"unknown export format {format!r}; use one of {FORMATS}")
+    if format == "onnx":
+        require("onnx", "export", "ONNX export")
     folder = Path(folder)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _write(model, folder, format)
+    except BaseException:
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _write(model: CoarseToFine, folder: Path, format: Format) -> list[Path]:
     model.eval()
     suffix = ".onnx" if format == "onnx" else ".pt"
     names = [f"generator-{i}{suffix}" for i in range(len(model.generators))]
     side = 2 * model.pad_multiple
     parameter = next(model.parameters())
     example = parameter.new_zeros(1, model.generator_in_channels, side, side + model.pad_multiple)
+    write = _onnx if format == "onnx" else _torchscript
     for generator, name in zip(model.generators, names, strict=True):
-        write = _onnx if format == "onnx" else _torchscript
-        write(generator, example, folder / name)
+        with atomic_path(folder / name) as temporary:
+            write(generator, example, temporary)
     config = {
         "format": format,
         "generators": names,
@@ -55,7 +73,7 @@ def export(model: CoarseToFine, folder: str | os.PathLike, format: Format = "onn
         "overlap": model.overlap,
         "pad_multiple": model.pad_multiple,
     }
-    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    write_text_atomic(folder / CONFIG_NAME, json.dumps(config, indent=2) + "\n")
     return [folder / name for name in names] + [folder / CONFIG_NAME]
 
 

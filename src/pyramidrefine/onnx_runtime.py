@@ -19,6 +19,7 @@ import numpy as np
 
 from . import geometry
 from .errors import CheckpointError, InvalidInputError
+from .extras import require
 
 CONFIG_NAME = "pyramid.json"
 
@@ -31,6 +32,8 @@ class OnnxCoarseToFine:
         providers: onnxruntime execution providers (default: CPU).
         tile: override the exported ``tile`` (``0`` disables tiling).
         overlap: override the exported ``overlap``.
+
+    Needs onnxruntime, from the ``export`` extra (``pip install "pyramidrefine[export]"``).
     """
 
     def __init__(
@@ -41,8 +44,7 @@ class OnnxCoarseToFine:
         tile: int | None = None,
         overlap: int | None = None,
     ) -> None:
-        import onnxruntime
-
+        onnxruntime = require("onnxruntime", "export", "OnnxCoarseToFine")
         folder = Path(folder)
         try:
             config = json.loads((folder / CONFIG_NAME).read_text())
