@@ -24,3 +24,33 @@ def test_docs_build_strict(tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     assert "WARNING" not in result.stderr, result.stderr[-4000:]
     assert (tmp_path / "reference" / "model" / "index.html").is_file()
+
+
+def _python_blocks(markdown: str) -> list[str]:
+    return [block.split("```")[0] for block in markdown.split("```python\n")[1:]]
+
+
+def test_readme_api_example_predicts_in_eval_mode():
+    api = next(b for b in _python_blocks((ROOT / "README.md").read_text()) if "CoarseToFine(" in b)
+    first_call = api.index("model(")
+    assert ".eval()" in api[:first_call] and "torch.no_grad()" in api[:first_call]
+
+
+def test_quickstart_predicts_in_eval_mode():
+    block = _python_blocks((ROOT / "docs" / "quickstart.md").read_text())[0]
+    assert block.index(".eval()") < block.index("model(x)")
+
+
+def test_readme_names_the_export_extra():
+    assert 'pip install "pyramidrefine[export]"' in (ROOT / "README.md").read_text()
+
+
+def test_every_docs_page_is_in_the_navigation():
+    nav = (ROOT / "mkdocs.yml").read_text()
+    pages = [p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md")]
+    missing = [page for page in pages if page not in nav]
+    assert not missing, f"not in mkdocs.yml nav: {missing}"
+
+
+def test_built_site_is_ignored_by_git():
+    assert "/site/" in (ROOT / ".gitignore").read_text().splitlines()
