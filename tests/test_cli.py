@@ -153,3 +153,10 @@ def test_a_device_this_machine_lacks_is_one_line(model_dir, tmp_path, capsys, co
 def test_a_mistyped_model_folder_fails_at_once(capsys):
     assert main(["export", "--model", "no-such-model"]) == 2
     assert "no-such-model: no such model folder" in one_error_line(capsys)
+
+
+def test_export_folder_defaults_to_the_model_folder_or_beside_for_a_hub_id(model_dir, tmp_path):
+    from pyramidrefine.cli import _default_export_folder
+
+    assert _default_export_folder(str(model_dir), "onnx") == model_dir / "onnx"
+    assert str(_default_export_folder("owner/colorizer", "torchscript")) == "colorizer-torchscript"

@@ -206,7 +206,8 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--out",
         metavar="DIR",
-        help="output folder, created if needed (default: MODEL/FORMAT, inside the model folder)",
+        help="output folder, created if needed (default: MODEL/FORMAT inside a model folder, "
+        "NAME-FORMAT in the current folder for a Hub id owner/NAME)",
     )
     export.add_argument(
         "--tile",
@@ -315,10 +316,17 @@ def _export(args: argparse.Namespace) -> int:
         )
     if settings:
         model = model.with_settings(**settings)
-    out = Path(args.out or Path(args.model) / args.format)
+    out = Path(args.out or _default_export_folder(args.model, args.format))
     for path in export(model, out, args.format):
         print(path)
     return 0
+
+
+def _default_export_folder(model: str, format: str) -> Path:
+    """MODEL/FORMAT inside a local model folder; NAME-FORMAT here for a Hub id."""
+    if Path(model).expanduser().is_dir():
+        return Path(model).expanduser() / format
+    return Path(f"{model.rstrip('/').rsplit('/', 1)[-1]}-{format}")
 
 
 def _task_of(model_dir: str, name: str | None):
