@@ -6,7 +6,7 @@ from accelerate.state import AcceleratorState
 import pyramidrefine as pr
 from pyramidrefine.cli import main as cli_main
 from pyramidrefine.errors import ConfigurationError
-from pyramidrefine.training import Trainer, load_config
+from pyramidrefine.training import Trainer, TrainingError, load_config
 
 pytestmark = pytest.mark.usefixtures("fresh_accelerator")
 
@@ -214,3 +214,24 @@ def test_nonfinite_gradients_skip_the_step(tmp_path, photo_folder):
     trainer.fit()
     assert trainer.state.step == 3 and trainer.state.skipped_nonfinite == 2
     assert torch.isfinite(weight).all()
+
+
+def test_training_continues_from_a_saved_model(tmp_path, photo_folder):
+    first = Trainer(tiny_config(tmp_path / "a", photo_folder, "loss.discriminator=null"))
+    first.fit()
+    saved = tmp_path / "a" / "run" / "model"
+    pr.CoarseToFine.from_pretrained(saved).half().save_pretrained(tmp_path / "fp16")
+    AcceleratorState._reset_state(reset_partial_state=True)
+    second = Trainer(
+        tiny_config(tmp_path / "b", photo_folder, f"model.init_from={tmp_path / 'fp16'}")
+    )
+    shipped = pr.CoarseToFine.from_pretrained(tmp_path / "fp16").state_dict()
+    for key, value in second.model.state_dict().items():
+        torch.testing.assert_close(value, shipped[key].to(value.dtype))
+    AcceleratorState._reset_state(reset_partial_state=True)
+    wrong = tiny_config(
+        tmp_path / "c", photo_folder, f"model.init_from={saved}",
+        "model.generator_kwargs={base_channels: 8, depth: 2}",
+    )  # fmt: skip
+    with pytest.raises(TrainingError, match="init_from"):
+        Trainer(wrong)

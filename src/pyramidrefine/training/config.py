@@ -16,13 +16,19 @@ from ..errors import ConfigurationError
 
 @dataclass
 class ModelConfig:
-    """The CoarseToFine model: generator and pyramid shape (see ``CoarseToFine``)."""
+    """The CoarseToFine model: generator and pyramid shape (see ``CoarseToFine``).
+
+    ``init_from``: start from the weights of a model folder written by ``save_pretrained``
+    (e.g. the shipped colorizer, to continue training it in a later session); its
+    architecture must be the one configured here.
+    """
 
     generator: str = "unet"
     generator_kwargs: dict[str, Any] = field(default_factory=dict)
     levels: int | None = None
     base_size: int | None = 128
     shared: bool = True
+    init_from: str | None = None
 
 
 @dataclass

@@ -155,6 +155,8 @@ class Trainer:
             shared=model_config.shared,
             **model_config.generator_kwargs,
         )
+        if model_config.init_from:
+            _load_weights(model, model_config.init_from)
         if self.config.channels_last:
             model = model.to(memory_format=torch.channels_last)
         return model
@@ -427,6 +429,19 @@ class Trainer:
         kept = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= after_step]
         text = "".join(",".join(r) + "\n" for r in kept)
         write_text_atomic(path, text)
+
+
+def _load_weights(model: CoarseToFine, source: str) -> None:
+    """Copy the weights of the saved model ``source`` into ``model`` (same architecture)."""
+    weights = CoarseToFine.from_pretrained(source).state_dict()
+    try:
+        model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
+    except RuntimeError as error:
+        first_line = str(error).splitlines()[0]
+        raise TrainingError(
+            f"model.init_from={source}: its weights do not fit the configured model "
+            f"({first_line}); configure the same generator and generator_kwargs"
+        ) from None
 
 
 def train(config: TrainConfig) -> dict[str, Any]:
