@@ -208,3 +208,25 @@ def test_usage_errors_and_help(capsys):
         assert flag in text
     for flag in ("--overlap", "--base-size", "--model", "--device", "--precision", "lowres-guided"):
         assert flag in text
+
+
+def test_precision_and_memory_budget_options(tmp_path, model_dir, monkeypatch, capsys):
+    built = []
+    monkeypatch.setattr(
+        colorize_cli, "Colorizer", lambda *args, **kwargs: built.append(kwargs) or None
+    )
+    monkeypatch.setattr(colorize_cli, "expand_paths", lambda paths: ([], []))
+    photo = tmp_path / "photo.png"
+    main(["colorize", str(photo), "--out", str(tmp_path / "out"), "--model", str(model_dir)])
+    options = ["--precision", "fp32", "--memory-budget", "1.5G"]
+    main(["colorize", str(photo), "--out", str(tmp_path / "out"), *options])
+    main(["colorize", str(photo), "--out", str(tmp_path / "out"), "--memory-budget", "none"])
+    assert [(kw["precision"], kw["memory_budget"]) for kw in built] == [
+        ("auto", "auto"),
+        ("fp32", int(1.5 * 1024**3)),
+        ("auto", None),
+    ]
+    with pytest.raises(SystemExit) as usage:
+        main(["colorize", str(photo), "--out", "out", "--memory-budget", "lots"])
+    assert usage.value.code == 2
+    assert "not a memory size: 'lots'" in capsys.readouterr().err

@@ -39,3 +39,21 @@ def test_machine_info_records_the_setting():
     info = profiling.machine_info("cpu")
     assert info["torch"] == torch.__version__ and info["logical_cores"] >= 1
     assert info["torch_threads"] >= 1 and info["device"] == "cpu" and info["cpu"]
+
+
+def test_peak_tensor_bytes_counts_what_is_alive_at_once():
+    def chain(x):
+        doubled = x * 2  # 1 KiB
+        shifted = doubled + 1  # 2 KiB alive
+        del doubled
+        view = shifted[:128]  # a view: no new memory
+        return view * 3  # 2 KiB alive again, then 1 KiB
+
+    x = torch.ones(256)  # 1 KiB, the argument: not counted
+    with torch.inference_mode():
+        peak, output = profiling.peak_tensor_bytes(chain, x)
+    assert peak == 2 * 1024 and output.shape == (128,)
+    conv = nn.Conv2d(4, 8, 3, padding=1)
+    with torch.inference_mode():
+        peak, _ = profiling.peak_tensor_bytes(conv, torch.randn(1, 4, 32, 32))
+    assert peak == 8 * 32 * 32 * 4

@@ -97,3 +97,35 @@ def test_seams_of_a_tiled_function_lie_on_the_tile_borders():
     jumps = (output[..., 1:] - output[..., :-1]).abs()[0, 0, 0]
     assert sorted(torch.nonzero(jumps > 1e-6).flatten().add(1).tolist()) == cols
     assert rows == cols == [32, 64]
+
+
+@pytest.mark.parametrize("batch_size", [2, 5, 100])
+def test_batched_tiles_match_tile_by_tile(batch_size):
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 2, 3, padding=1))
+    x = torch.randn(2, 3, 130, 97)
+    calls = []
+
+    def counted(crop):
+        calls.append(crop.shape[0])
+        return net(crop)
+
+    with torch.inference_mode():
+        one_by_one = tiled_apply(net, x, tile=32, overlap=8)
+        batched = tiled_apply(counted, x, tile=32, overlap=8, batch_size=batch_size)
+    torch.testing.assert_close(batched, one_by_one, atol=1e-4, rtol=0)
+    assert max(calls) == 2 * min(batch_size, 6 * 4)  # 6×4 tiles, 2 images each
+    assert sum(calls) == 2 * 6 * 4
+
+
+def test_several_inputs_are_cropped_alike_into_rectangular_tiles():
+    x, prior = torch.randn(1, 1, 90, 120), torch.randn(1, 2, 90, 120)
+    shapes = []
+
+    def add(x_crop, prior_crop):
+        shapes.append(tuple(x_crop.shape[-2:]))
+        return x_crop + prior_crop
+
+    with torch.inference_mode():
+        result = tiled_apply(add, (x, prior), tile=(90, 48), overlap=8, batch_size=2)
+    torch.testing.assert_close(result, x + prior, atol=1e-5, rtol=0)
+    assert set(shapes) == {(90, 48)} and len(shapes) == 2  # 3 tiles in batches of 2

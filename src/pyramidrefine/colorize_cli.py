@@ -15,6 +15,7 @@ from tqdm import tqdm
 from .atomic import atomic_path
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
+from .hardware import PRECISIONS, MemoryBudget, parse_memory_size
 from .images import read_image
 from .inference import Colorizer
 from .methods import METHODS
@@ -32,7 +33,8 @@ files are shared between the processes.
 
 METHODS_HELP = """\
 methods (the same weights, run differently):
-  pyramid        coarse to fine over a pyramid of scales (the model as trained)
+  pyramid        coarse to fine over a pyramid of scales (the model as trained); levels
+                 too large for --memory-budget run tile by tile
   pyramid-tiled  the pyramid, with levels larger than --tile run tile by tile
   baseline       one pass at full resolution
   patchwise      one pass at full resolution, tile by tile (--tile, default the base size)
@@ -123,9 +125,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument(
         "--precision",
-        choices=("fp32", "bf16"),
-        default="fp32",
-        help="fp32, or bf16 autocast (faster on recent GPUs and CPUs) (default: %(default)s)",
+        choices=PRECISIONS,
+        default="auto",
+        help="auto: bf16 autocast on GPUs with bf16 and CPUs with native bf16 (AVX512-BF16, "
+        "AMX), else fp32; fp32 or bf16 force one (bf16 is many times slower on CPUs without "
+        "it) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-budget",
+        type=_memory_size,
+        default="auto",
+        metavar="SIZE",
+        help="memory one image may use, e.g. 800M or 2G; levels that would not fit run tile "
+        "by tile (all methods but baseline). auto: a quarter of the available RAM, at most "
+        "1.5G, or half the free GPU memory; none: unbounded (default: %(default)s)",
     )
 
 
@@ -146,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         base_size=args.base_size,
         device=device,
         precision=args.precision,
+        memory_budget=args.memory_budget,
     )
     _make_folder(args.out)
     files, problems = expand_paths(args.paths)
@@ -279,6 +293,13 @@ def _non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
+
+
+def _memory_size(text: str) -> MemoryBudget:
+    try:
+        return parse_memory_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _integer(text: str) -> int:

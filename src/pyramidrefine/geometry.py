@@ -73,9 +73,13 @@ def blend_window(size: Size, overlap: int, taper: tuple[bool, bool, bool, bool])
     ]
 
 
-def tiles(height: int, width: int, tile: int, overlap: int):
-    """``(rows, cols, taper)`` of every tile of a ``height×width`` image, row by row."""
-    tile_h, tile_w = min(tile, height), min(tile, width)
+def tiles(height: int, width: int, tile: int | Size, overlap: int):
+    """``(rows, cols, taper)`` of every tile of a ``height×width`` image, row by row.
+
+    ``tile`` is a side, or a (height, width) for rectangular tiles.
+    """
+    tile_h, tile_w = (tile, tile) if isinstance(tile, int) else tile
+    tile_h, tile_w = min(tile_h, height), min(tile_w, width)
     for top in tile_starts(height, tile_h, overlap):
         for left in tile_starts(width, tile_w, overlap):
             taper = (top > 0, top + tile_h < height, left > 0, left + tile_w < width)

@@ -96,12 +96,13 @@ def to_tensor(image: ImageLike) -> tuple[torch.Tensor, ImageKind]:
     if isinstance(image, str | os.PathLike):
         image = read_image(image)
     if isinstance(image, Image.Image):
-        image = normalise_mode(image)
-        array = np.asarray(image, dtype=np.float32) / 255.0
+        array = np.asarray(normalise_mode(image), dtype=np.float32)  # a new array
+        array /= 255.0
         return _hwc_to_tensor(array), ImageKind("pil")
     if isinstance(image, np.ndarray):
         if image.dtype == np.uint8:
-            array = image.astype(np.float32) / 255.0
+            array = image.astype(np.float32)
+            array /= 255.0
         elif np.issubdtype(image.dtype, np.floating):
             array = image.astype(np.float32)
         else:
@@ -126,10 +127,10 @@ def from_tensor(rgb: torch.Tensor, kind: ImageKind) -> Image.Image | np.ndarray 
     if kind.kind == "tensor":
         rgb = rgb.to(kind.dtype)
         return rgb if kind.batched else rgb[0]
-    array = rgb[0].permute(1, 2, 0).cpu().numpy()
     if kind.kind == "numpy" and kind.dtype != np.uint8:
-        return array.astype(kind.dtype)
-    array = np.round(array * 255.0).astype(np.uint8)
+        return rgb[0].permute(1, 2, 0).cpu().numpy().astype(kind.dtype)
+    pixels = rgb[0].cpu().mul(255.0).round_().to(torch.uint8)  # one float copy, not three
+    array = pixels.permute(1, 2, 0).contiguous().numpy()
     return array if kind.kind == "numpy" else Image.fromarray(array)
 
 

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Literal
+from collections.abc import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 
 from .errors import ConfigurationError
+from .hardware import MemoryBudget, Precision, resolve_memory_budget, resolve_precision
 from .images import ImageLike, from_tensor, to_tensor
 from .methods import apply_method
 from .pretrained import load_colorizer
 from .pyramid import CoarseToFine
 from .tasks import ColorizationTask
 
-Precision = Literal["fp32", "bf16"]
 ModelLike = CoarseToFine | str | os.PathLike | None
+# Colour conversions (L from RGB, RGB from Lab with the gamut fit) need up to about 130
+# bytes of temporaries per pixel (measured at 4224×3168); they are pixelwise, so they run
+# in bands of at most COLOUR_BAND_BYTES of temporaries, which changes nothing but memory.
+COLOUR_BYTES_PER_PIXEL = 160
+COLOUR_BAND_BYTES = 256 * 1024**2
 
 
 class Colorizer:
     """A colorizer, an inference method, a device and a precision, ready for many images.
 
-    Arguments as for :func:`colorize`; they are checked (and the model loaded) once here.
+    Arguments as for :func:`colorize`; they are checked (and the model loaded) once here,
+    and ``precision`` and ``memory_budget`` resolved (attributes ``precision``: fp32 or
+    bf16, ``memory_budget``: bytes or ``None``).
     """
 
     def __init__(
@@ -36,10 +43,9 @@ class Colorizer:
         overlap: int | None = None,
         base_size: int | None = None,
         device: str | torch.device | None = None,
-        precision: Precision = "fp32",
+        precision: Precision = "auto",
+        memory_budget: MemoryBudget = "auto",
     ) -> None:
-        if precision not in ("fp32", "bf16"):
-            raise ConfigurationError(f"precision must be 'fp32' or 'bf16', got {precision!r}")
         if not isinstance(model, CoarseToFine):
             model = load_colorizer(model)
         self.task = ColorizationTask()
@@ -54,17 +60,52 @@ class Colorizer:
         if device is None:
             device = next(model.parameters()).device
         self.device = torch.device(device)
-        self.precision = precision
-        model = model.to(self.device).eval()
-        self.predict = apply_method(model, method, tile=tile, overlap=overlap, base_size=base_size)
+        self.precision = resolve_precision(precision, self.device)
+        self.memory_budget = resolve_memory_budget(memory_budget, self.device)
+        # NHWC convolutions are faster in oneDNN (CPU) and on tensor cores (GPU).
+        model = model.to(self.device, memory_format=torch.channels_last).eval()
+        self.predict = apply_method(
+            model,
+            method,
+            tile=tile,
+            overlap=overlap,
+            base_size=base_size,
+            memory_budget=self.memory_budget,
+        )
 
     def __call__(self, image: ImageLike) -> Image.Image | np.ndarray | torch.Tensor:
         """Colour ``image``; returns the kind it was given (see :func:`colorize`)."""
         rgb, kind = to_tensor(image)
-        luminance = self.task.luminance(rgb.to(self.device))
-        with torch.inference_mode(), _autocast(self.device, self.precision):
-            ab = self.predict(luminance)
-        return from_tensor(self.task.render(luminance, ab).cpu(), kind)
+        with torch.inference_mode():
+            luminance = self._in_bands(self.task.luminance, rgb, to=self.device)
+            del rgb
+            with self.autocast():
+                ab = self.predict(luminance)
+            coloured = self._in_bands(self.task.render, luminance, ab, to=torch.device("cpu"))
+        return from_tensor(coloured, kind)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast on the device when the precision is bf16, else nothing."""
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _in_bands(
+        self, fn: Callable[..., torch.Tensor], *images: torch.Tensor, to: torch.device
+    ) -> torch.Tensor:
+        """``fn`` of pixelwise ``images`` (computed on the device), in bands of rows."""
+        batch, _, height, width = images[0].shape
+        band_bytes = min(COLOUR_BAND_BYTES, self.memory_budget or COLOUR_BAND_BYTES)
+        rows = max(1, band_bytes // (COLOUR_BYTES_PER_PIXEL * batch * width))
+        if self.memory_budget is None or rows >= height:
+            return fn(*(image.to(self.device) for image in images)).to(to)
+        output = None
+        for top in range(0, height, rows):
+            band = fn(*(image[..., top : top + rows, :].to(self.device) for image in images))
+            if output is None:
+                output = band.new_empty((batch, band.shape[1], height, width), device=to)
+            output[..., top : top + rows, :] = band
+        return output
 
 
 def colorize(
@@ -76,7 +117,8 @@ def colorize(
     overlap: int | None = None,
     base_size: int | None = None,
     device: str | torch.device | None = None,
-    precision: Precision = "fp32",
+    precision: Precision = "auto",
+    memory_budget: MemoryBudget = "auto",
 ) -> Image.Image | np.ndarray | torch.Tensor:
     """Colour ``image`` with ``model``; returns the kind it was given.
 
@@ -87,9 +129,15 @@ def colorize(
     ``model`` is a ``CoarseToFine`` with 1 input and 2 output channels, a directory or
     Hub id for :func:`load_colorizer`, or ``None`` for the colorizer shipped with the
     package. ``method``, ``tile``, ``overlap`` and ``base_size`` choose how the weights
-    run (see :func:`pyramidrefine.methods.apply_method`). ``precision="bf16"`` runs the
-    network under bfloat16 autocast (about 2× faster on CPUs with AVX-512 bf16).
-    To colour many images, build a :class:`Colorizer` once and call it.
+    run (see :func:`pyramidrefine.methods.apply_method`). ``precision``: ``"auto"`` runs
+    the network under bfloat16 autocast where that is fast (CUDA GPUs with bf16, CPUs with
+    AVX512-BF16 or AMX) and in float32 elsewhere; ``"fp32"`` and ``"bf16"`` force one
+    (bf16 on a CPU without native bf16 warns: it is emulated, many times slower).
+    ``memory_budget`` bounds the memory of the run: bytes, ``"auto"`` (a quarter of the
+    available RAM, at most 1.5 GiB; half the free GPU memory) or ``None`` (unbounded);
+    levels that would not fit run tile by tile (every method but ``baseline``), and the
+    colour conversions run in bands. To colour many images, build a :class:`Colorizer`
+    once and call it.
     """
     return Colorizer(
         model,
@@ -99,10 +147,5 @@ def colorize(
         base_size=base_size,
         device=device,
         precision=precision,
+        memory_budget=memory_budget,
     )(image)
-
-
-def _autocast(device: torch.device, precision: Precision) -> contextlib.AbstractContextManager:
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()

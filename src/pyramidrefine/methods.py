@@ -16,6 +16,9 @@
 The low-res pass is the pyramid at the small size: a single level when ``base_size`` is
 given or the model has one (the image then fits the coarsest level), else the model's
 fixed ``levels``.
+
+Every method but ``baseline`` (one full-resolution pass by definition) can run within a
+memory budget: levels that would not fit run tile by tile, tiles in batches that fit.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ def apply_method(
     tile: int | None = None,
     overlap: int | None = None,
     base_size: int | None = None,
+    memory_budget: int | None = None,
 ) -> Predictor:
     """``model``'s weights run by ``method`` (one of :data:`METHODS`).
 
@@ -65,6 +69,8 @@ def apply_method(
     ``overlap`` (default 64, at most a quarter of the tile) set the tiling; ``base_size``
     is the coarsest level's long side for the pyramids and the working size of the low-res
     methods (default: the model's, else 256); ``patchwise`` takes it as its default tile.
+    ``memory_budget`` (bytes; ``None``: the model's, unbounded unless set) bounds every
+    method but ``baseline``: see :meth:`CoarseToFine.tile_plan`.
     """
     if method not in METHODS:
         raise ConfigurationError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
@@ -76,6 +82,8 @@ def apply_method(
     unused = given - _OPTIONS[method]
     if unused:
         raise ConfigurationError(f"method {method!r} does not take {', '.join(sorted(unused))}")
+    if memory_budget is not None:
+        model = model.with_settings(memory_budget=memory_budget)
     pyramid = model.with_settings(base_size=base_size) if base_size is not None else model
     base = base_size or model.base_size or DEFAULT_BASE_SIZE
     if method == "pyramid":
@@ -84,7 +92,7 @@ def apply_method(
         tile = tile or DEFAULT_TILE
         return pyramid.with_settings(tile=tile, overlap=_overlap(tile, overlap))
     if method == "baseline":
-        return model.with_settings(levels=1, tile=None)
+        return model.with_settings(levels=1, tile=None, memory_budget=None)
     if method == "patchwise":
         tile = tile or base
         return model.with_settings(levels=1, tile=tile, overlap=_overlap(tile, overlap))

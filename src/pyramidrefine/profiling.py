@@ -3,6 +3,7 @@
 Helpers for benchmarks (``benchmarks/``) and for users sizing a deployment::
 
     flops, output = count_flops(model, x)
+    tensor_bytes, output = peak_tensor_bytes(model, x)   # any device, exact, no allocator
     with PeakMemory("cpu") as memory:
         model(x)
     memory.peak_mb, memory.increase_mb
@@ -17,11 +18,14 @@ import resource
 import statistics
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode
 
 _STATUS = Path("/proc/self/status")
@@ -38,6 +42,61 @@ def count_flops(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int,
     with FlopCounterMode(display=False) as counter:
         output = fn(*args, **kwargs)
     return counter.get_total_flops(), output
+
+
+def peak_tensor_bytes(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[int, Any]:
+    """Most bytes held at once by tensors that ``fn(*args, **kwargs)`` creates, and its result.
+
+    Counted op by op (a ``TorchDispatchMode``), on any device: every new storage an op
+    returns counts until the last tensor using it is freed. Allocator slack, library
+    scratch space and the arguments themselves are not counted. Meant for inference
+    (``torch.inference_mode``): tensors that autograd keeps alive are missed.
+    """
+    with _LiveTensorBytes() as counter:
+        output = fn(*args, **kwargs)
+    return counter.peak, output
+
+
+class _LiveTensorBytes(TorchDispatchMode):
+    """Bytes of the live storages created under this mode, and their peak."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = self.peak = 0
+        self._users: dict[int, int] = {}  # storage address → live tensors using it
+        self._sizes: dict[int, int] = {}  # storage address → bytes
+        self._tracked: set[int] = set()  # ids of live tensors already counted
+
+    def __torch_dispatch__(
+        self,
+        func: Callable[..., Any],
+        types: tuple[type, ...],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        output = func(*args, **(kwargs or {}))
+        for tensor in tree_leaves(output):
+            if isinstance(tensor, torch.Tensor) and id(tensor) not in self._tracked:
+                self._track(tensor)
+        self.peak = max(self.peak, self.live)
+        return output
+
+    def _track(self, tensor: torch.Tensor) -> None:
+        storage = tensor.untyped_storage()
+        address = storage.data_ptr()
+        if address not in self._users:
+            self._users[address], self._sizes[address] = 0, storage.nbytes()
+            self.live += storage.nbytes()
+        self._users[address] += 1
+        self._tracked.add(id(tensor))
+        weakref.finalize(tensor, self._release, id(tensor), address)
+
+    def _release(self, tensor_id: int, address: int) -> None:
+        self._tracked.discard(tensor_id)
+        self._users[address] -= 1
+        if self._users[address] == 0:
+            del self._users[address]
+            self.live -= self._sizes.pop(address)
 
 
 def synchronize(device: str | torch.device) -> None:

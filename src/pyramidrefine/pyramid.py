@@ -11,25 +11,46 @@ For ``n`` levels, level ``k`` (0 = coarsest) works at ``1 / 2**(n-1-k)`` of the 
 
 The same object runs the methods we compare against: ``levels=1`` is the full-resolution
 baseline and ``levels=1, tile=...`` the patchwise (tile, predict, reassemble) method.
+
+With a ``memory_budget`` (``with_settings(memory_budget=bytes)``), levels whose pass would
+not fit run tile by tile, in the tiles that fit with the least work, and the tiles of a
+level run in batches that fit: bounded memory at any input size.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from . import geometry
+from . import geometry, profiling
 from .checkpoints import SafeHubMixin
 from .errors import ConfigurationError, InvalidInputError
 from .generators import first_conv_in_channels, required_multiple
 from .registry import create_generator
-from .tiling import Size, pad_to_multiple, resize, tiled_apply
+from .tiling import Size, pad_to_multiple, resize, tile_starts, tiled_apply
 
 GeneratorSpec = str | Callable[..., nn.Module] | nn.Module | Sequence[nn.Module]
+
+# Peak RSS of a generator pass was measured at up to 1.23× the tensor bytes counted by
+# profiling.peak_tensor_bytes (allocator slack, oneDNN scratch space).
+ALLOCATOR_MARGIN = 1.25
+# Full-size float32 channels a level holds besides its generator's activations: the input,
+# the prior, the blended output and the blending weights (in_channels + 2 * out + 1).
+_LEVEL_BUFFER_BYTES_PER_CHANNEL = 4
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """How one level runs: tile (height, width) (``None``: in one pass) and tiles per batch."""
+
+    tile: Size | None
+    batch_size: int = 1
 
 
 class CoarseToFine(
@@ -92,6 +113,8 @@ class CoarseToFine(
         self.base_size = None if levels is not None else (base_size or 256)
         self.tile = tile
         self.overlap = overlap
+        self.memory_budget: int | None = None
+        self._bytes_per_pixel: dict[tuple, float] = {}
         self.generators = self._build_generators(generator, shared, generator_kwargs)
         self._generator_is_named = isinstance(generator, str)
         self.shared = len(self.generators) == 1 and shared
@@ -170,33 +193,124 @@ class CoarseToFine(
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predict ``B×out_channels×H×W`` for an input ``B×in_channels×H×W`` of any size."""
-        return self.forward_levels(x)[-1]
+        return deque(self._level_predictions(x), maxlen=1).pop()  # holds one level at a time
 
     def forward_levels(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every level's prediction, coarsest first; the last one is the final output."""
+        return list(self._level_predictions(x))
+
+    def _level_predictions(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
         self._check_input(x)
-        predictions: list[torch.Tensor] = []
+        prediction = None
         for level, size in enumerate(self.level_sizes(*x.shape[-2:])):
-            prior = resize(predictions[-1], size) if predictions else None
-            predictions.append(self.run_level(level, resize(x, size), prior))
-        return predictions
+            prior = None if prediction is None else resize(prediction, size)
+            prediction = self.run_level(level, resize(x, size), prior)
+            yield prediction
 
     def run_level(
         self, level: int, x: torch.Tensor, prior: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Run one level on ``x`` with ``prior`` (same size; ``None`` = the neutral prior).
 
-        Levels larger than ``tile`` run tile by tile, each tile seeing its part of the prior.
+        Levels larger than ``tile``, or too large for ``memory_budget``, run tile by tile
+        (see :meth:`tile_plan`), each tile seeing its part of the prior.
         """
-        inputs = torch.cat([x, self.prior_channels(prior, x)], dim=1)
         generator = self.generator_for(level)
 
-        def run(tile: torch.Tensor) -> torch.Tensor:
-            return self._run_padded(generator, tile)
+        def run(x_part: torch.Tensor, prior_part: torch.Tensor | None = None) -> torch.Tensor:
+            inputs = torch.cat([x_part, self.prior_channels(prior_part, x_part)], dim=1)
+            return self._run_padded(generator, inputs)
 
-        if self.tile is not None and max(x.shape[-2:]) > self.tile:
-            return tiled_apply(run, inputs, self.tile, self.overlap)
-        return run(inputs)
+        plan = self.tile_plan(level, x)
+        if plan.tile is None:
+            return run(x, prior)
+        parts = (x,) if prior is None else (x, prior)
+        return tiled_apply(run, parts, plan.tile, self.overlap, batch_size=plan.batch_size)
+
+    def tile_plan(self, level: int, x: torch.Tensor) -> TilePlan:
+        """How ``level`` runs on ``x``: in one pass, or in tiles, how large and how many at once.
+
+        An explicit ``tile`` tiles levels larger than it; otherwise, with a
+        ``memory_budget``, a level tiles when its pass would not fit, into the tiles that
+        fit with the least work (padded pixels, overlaps included). With a budget, tiles
+        run in batches as large as fit; without, one by one. The cost of a pixel is
+        measured once per generator, device and precision by a small probe pass
+        (:func:`~pyramidrefine.profiling.peak_tensor_bytes`).
+        """
+        height, width = x.shape[-2:]
+        explicit = None if self.tile is None else (self.tile, self.tile)
+        if explicit is not None and max(height, width) <= self.tile:
+            return TilePlan(None)
+        if self.memory_budget is None:
+            return TilePlan(explicit)
+        pixels = self._pixels_within_budget(level, x)
+        if explicit is None and self._padded_pixels(height, width) <= pixels:
+            return TilePlan(None)
+        tile = explicit or self._least_work_tile(height, width, pixels)
+        tile_pixels = self._padded_pixels(min(tile[0], height), min(tile[1], width))
+        return TilePlan(tile, max(1, pixels // tile_pixels))
+
+    def _pixels_within_budget(self, level: int, x: torch.Tensor) -> int:
+        """Generator input pixels (per image of the batch) whose pass fits the budget."""
+        batch, _, height, width = x.shape
+        channels = self.in_channels + 2 * self.out_channels + 1
+        buffers = batch * height * width * channels * _LEVEL_BUFFER_BYTES_PER_CHANNEL
+        per_pixel = ALLOCATOR_MARGIN * self.activation_bytes_per_pixel(level, x)
+        return max(0, int((self.memory_budget - buffers) / per_pixel) // batch)
+
+    def _least_work_tile(self, height: int, width: int, pixels: int) -> Size:
+        """Tile (height, width) whose padded area fits ``pixels`` with the least total work.
+
+        Work: padded pixels summed over the tiles. Sides are multiples of the pad multiple
+        (or the whole side), never below twice it nor four times the overlap.
+        """
+        smallest = max(2 * self.pad_multiple, 4 * self.overlap)
+        best: tuple[tuple[int, int], Size] | None = None
+        for rows in range(1, max(1, height // smallest) + 1):
+            tile_h = self._tile_length(height, rows)
+            for cols in range(1, max(1, width // smallest) + 1):
+                tile_w = self._tile_length(width, cols)
+                area = self._padded_pixels(tile_h, tile_w)
+                if area <= pixels:  # the fewest columns that fit: the least overlap
+                    count = len(tile_starts(height, tile_h, self.overlap)) * len(
+                        tile_starts(width, tile_w, self.overlap)
+                    )
+                    if best is None or (count * area, count) < best[0]:
+                        best = (count * area, count), (tile_h, tile_w)
+                    break
+        return best[1] if best is not None else (smallest, smallest)
+
+    def _tile_length(self, length: int, count: int) -> int:
+        """Shortest side, rounded up to the pad multiple, that ``count`` tiles cover ``length``
+        with (overlapping by at least ``overlap``)."""
+        side = -(-(length + (count - 1) * self.overlap) // count)
+        return min(length, -(-side // self.pad_multiple) * self.pad_multiple)
+
+    def _padded_pixels(self, height: int, width: int) -> int:
+        pad_h, pad_w, _ = geometry.padding(height, width, self.pad_multiple, 2 * self.pad_multiple)
+        return (height + pad_h) * (width + pad_w)
+
+    def activation_bytes_per_pixel(self, level: int, like: torch.Tensor) -> float:
+        """Peak activation bytes per input pixel of ``level``'s generator, as ``like`` runs.
+
+        Measured by a probe pass on zeros under the current autocast state and cached per
+        generator, device and autocast dtype.
+        """
+        generator = self.generator_for(level)
+        autocast = torch.is_autocast_enabled(like.device.type)
+        dtype = torch.get_autocast_dtype(like.device.type) if autocast else like.dtype
+        key = (id(generator), like.device, dtype)
+        if key not in self._bytes_per_pixel:
+            side = 4 * self.pad_multiple
+            probe = like.new_zeros(1, self.generator_in_channels, side, side)
+            training = generator.training
+            try:  # eval: a probe must not move BatchNorm statistics
+                with torch.inference_mode():
+                    peak, _ = profiling.peak_tensor_bytes(generator.eval(), probe)
+            finally:
+                generator.train(training)
+            self._bytes_per_pixel[key] = peak / side**2
+        return self._bytes_per_pixel[key]
 
     def prior_channels(self, prior: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
         """``prior`` with a flag channel of ones, or zeros and a zero flag when ``None``."""
@@ -231,15 +345,24 @@ class CoarseToFine(
             raise InvalidInputError(f"empty input of shape {tuple(x.shape)}")
 
     def with_settings(self, **settings: Any) -> CoarseToFine:
-        """A view with other ``levels``/``base_size``/``tile``/``overlap``, same weights.
+        """A view with other ``levels``/``base_size``/``tile``/``overlap``/``memory_budget``.
 
-        E.g. ``model.with_settings(levels=1)`` is the full-resolution baseline and
-        ``model.with_settings(levels=1, tile=256)`` the patchwise method of a pyramid model.
+        Same weights. E.g. ``model.with_settings(levels=1)`` is the full-resolution baseline,
+        ``model.with_settings(levels=1, tile=256)`` the patchwise method of a pyramid model
+        and ``model.with_settings(memory_budget=2**30)`` the pyramid within 1 GiB (bytes;
+        ``None``: unbounded; for inference, see :meth:`tile_plan`). The memory budget
+        belongs to a machine, not to a model: ``save_pretrained`` does not record it.
         """
-        unknown = set(settings) - {"levels", "base_size", "tile", "overlap"}
+        unknown = set(settings) - {"levels", "base_size", "tile", "overlap", "memory_budget"}
         if unknown:
             raise ConfigurationError(
-                f"with_settings takes levels, base_size, tile, overlap; got {sorted(unknown)}"
+                "with_settings takes levels, base_size, tile, overlap, memory_budget; got "
+                f"{sorted(unknown)}"
+            )
+        budget = settings.get("memory_budget")
+        if budget is not None and (not isinstance(budget, int) or budget < 1):
+            raise ConfigurationError(
+                f"memory_budget must be a positive number of bytes or None, got {budget!r}"
             )
         if "levels" in settings and "base_size" not in settings:
             settings["base_size"] = None
@@ -248,7 +371,8 @@ class CoarseToFine(
         view = copy.copy(self)
         view._modules = dict(self._modules)  # same generator modules, own attributes
         view.__dict__.update(settings)
-        view._hub_mixin_config = {**self._hub_mixin_config, **settings}
+        saved = {name: value for name, value in settings.items() if name != "memory_budget"}
+        view._hub_mixin_config = {**self._hub_mixin_config, **saved}
         if view.levels is None and view.base_size is None:
             raise ConfigurationError("give levels or base_size")
         if not view.shared and view.levels != len(view.generators):

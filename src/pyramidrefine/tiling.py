@@ -5,9 +5,10 @@ Plain functions on ``B×C×H×W`` tensors (kornia-style): batched, differentiabl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
+from einops import rearrange
 from torch.nn import functional as F
 
 from . import geometry
@@ -71,27 +72,50 @@ def blend_window(size: Size, overlap: int, taper: tuple[bool, bool, bool, bool])
 
 
 def tiled_apply(
-    fn: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
-    tile: int,
+    fn: Callable[..., torch.Tensor],
+    x: torch.Tensor | Sequence[torch.Tensor],
+    tile: int | Size,
     overlap: int,
+    *,
+    batch_size: int = 1,
 ) -> torch.Tensor:
     """Apply ``fn`` tile by tile over ``x`` and blend overlapping results with a smooth window.
 
-    ``fn`` maps ``B×C×h×w`` to ``B×C'×h×w``. Tiles are ``tile×tile`` (smaller only where
-    the image is) and overlap by at least ``overlap`` pixels; each output pixel is the
-    weighted mean of the tiles covering it, weights fading only towards inner tile borders,
-    so a single tile covering ``x`` returns exactly ``fn(x)``.
+    ``fn`` maps ``B×C×h×w`` to ``B×C'×h×w``; ``x`` may also be several tensors of one
+    height and width (e.g. an input and its prior), which ``fn`` then receives cropped
+    alike, as separate arguments. Tiles are ``tile×tile``, or ``tile[0]×tile[1]`` for a
+    pair (smaller only where the image is), and overlap by at least ``overlap`` pixels;
+    each output pixel is the weighted mean of the tiles covering it, weights fading only
+    towards inner tile borders, so a single tile covering ``x`` returns exactly ``fn(x)``.
+    ``batch_size`` tiles go through ``fn`` at once (stacked along the batch axis); their
+    results are blended into one output buffer.
     """
-    height, width = x.shape[-2:]
+    inputs = (x,) if isinstance(x, torch.Tensor) else tuple(x)
+    batch, height, width = inputs[0].shape[0], *inputs[0].shape[-2:]
     output = weight_sum = None
-    for rows, cols, taper in tiles(height, width, tile, overlap):
-        prediction = fn(x[..., rows, cols])
+    windows: dict[tuple, torch.Tensor] = {}
+    all_tiles = list(tiles(height, width, tile, overlap))
+    for start in range(0, len(all_tiles), batch_size):
+        group = all_tiles[start : start + batch_size]
+        crops = [_stack_crops(tensor, group) for tensor in inputs]
+        predictions = rearrange(fn(*crops), "(n b) c h w -> n b c h w", n=len(group))
         if output is None:
-            dtype = torch.promote_types(prediction.dtype, torch.float32)
-            output = x.new_zeros((x.shape[0], prediction.shape[1], height, width), dtype=dtype)
-            weight_sum = x.new_zeros((1, 1, height, width), dtype=dtype)
-        window = blend_window(tuple(prediction.shape[-2:]), overlap, taper).to(output)
-        output[..., rows, cols] += prediction * window
-        weight_sum[..., rows, cols] += window
-    return output / weight_sum
+            dtype = torch.promote_types(predictions.dtype, torch.float32)
+            output = inputs[0].new_zeros((batch, predictions.shape[2], height, width), dtype=dtype)
+            weight_sum = inputs[0].new_zeros((1, 1, height, width), dtype=dtype)
+        for (rows, cols, taper), prediction in zip(group, predictions, strict=True):
+            key = (*prediction.shape[-2:], taper)
+            if key not in windows:
+                windows[key] = blend_window(key[:2], overlap, taper).to(output)
+            output[..., rows, cols].addcmul_(prediction, windows[key])
+            weight_sum[..., rows, cols] += windows[key]
+    return output.div_(weight_sum)
+
+
+def _stack_crops(x: torch.Tensor, group: list[tuple[slice, slice, tuple]]) -> torch.Tensor:
+    """The crops of ``x`` at ``group``'s tiles, stacked tile-major along the batch axis."""
+    if len(group) == 1:
+        rows, cols, _ = group[0]
+        return x[..., rows, cols]
+    crops = torch.stack([x[..., rows, cols] for rows, cols, _ in group])
+    return rearrange(crops, "n b c h w -> (n b) c h w")

@@ -1,0 +1,131 @@
+"""What this machine offers, and the inference settings derived from it.
+
+- :func:`resolve_precision`: ``"auto"`` becomes ``"bf16"`` on CUDA GPUs with bf16 and on
+  CPUs with native bf16 instructions (AVX512-BF16 or AMX-BF16), ``"fp32"`` elsewhere. On
+  CPUs without them bf16 is emulated and was measured 28× slower than fp32.
+- :func:`default_memory_budget`: how many bytes one inference may use: a share of the
+  available RAM (capped) or of the free GPU memory.
+- :func:`parse_memory_size`: ``"1.5G"``, ``"800M"``, ``"auto"``, ``"none"`` → bytes or a
+  keyword, for the command line.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from .errors import ConfigurationError
+
+Precision = Literal["auto", "fp32", "bf16"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
+MemoryBudget = int | Literal["auto"] | None
+
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+GIB = 1024**3
+# CPU: a quarter of the available RAM, at most 1.5 GiB. Beyond about 1 GiB of activations
+# the tiles are large enough (~1000 px) to keep every core busy and their overlap costs
+# little, so more memory buys little speed.
+CPU_BUDGET_SHARE = 0.25
+CPU_BUDGET_CAP = int(1.5 * GIB)
+# GPU: half the free memory; bigger batches of tiles keep a GPU busy.
+GPU_BUDGET_SHARE = 0.5
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": GIB, "T": 1024**4}
+_MEMINFO = Path("/proc/meminfo")
+_CPUINFO = Path("/proc/cpuinfo")
+
+
+def cpu_flags() -> set[str]:
+    """Instruction-set features of this CPU (torch's cpuinfo, else ``/proc/cpuinfo``)."""
+    get_capabilities = getattr(torch.cpu, "get_capabilities", None)
+    if get_capabilities is not None:
+        return {name for name, value in get_capabilities().items() if value is True}
+    if _CPUINFO.exists():
+        for line in _CPUINFO.read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX-BF16; x86 only)."""
+    return any(flag in cpu_flags() for flag in CPU_BF16_FLAGS)
+
+
+def resolve_precision(precision: str, device: str | torch.device) -> Literal["fp32", "bf16"]:
+    """The precision that ``precision`` (``"auto"``, ``"fp32"``, ``"bf16"``) means on ``device``.
+
+    ``"auto"``: bf16 on CUDA GPUs that support it and on CPUs with native bf16, fp32
+    elsewhere. Forcing ``"bf16"`` on a CPU without native bf16 warns (it is much slower).
+    """
+    if precision not in PRECISIONS:
+        raise ConfigurationError(
+            f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}"
+        )
+    device_type = torch.device(device).type
+    if precision == "auto":
+        return "bf16" if _has_fast_bf16(device_type) else "fp32"
+    if precision == "bf16" and device_type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn(
+            "bf16 on a CPU without native bf16 (AVX512-BF16/AMX) is emulated and many times "
+            "slower than fp32; use precision 'auto' or 'fp32'",
+            stacklevel=3,
+        )
+    return precision  # type: ignore[return-value]
+
+
+def _has_fast_bf16(device_type: str) -> bool:
+    if device_type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    return device_type == "cpu" and cpu_has_native_bf16()
+
+
+def available_memory(device: str | torch.device = "cpu") -> int:
+    """Bytes that can still be allocated: free GPU memory, or the RAM Linux calls available."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    if _MEMINFO.exists():
+        for line in _MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    try:
+        import psutil
+    except ImportError:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    return int(psutil.virtual_memory().available)
+
+
+def default_memory_budget(device: str | torch.device = "cpu") -> int:
+    """Bytes one inference may use by default on ``device`` (see the module's notes)."""
+    if torch.device(device).type == "cuda":
+        return int(GPU_BUDGET_SHARE * available_memory(device))
+    return min(CPU_BUDGET_CAP, int(CPU_BUDGET_SHARE * available_memory(device)))
+
+
+def resolve_memory_budget(budget: MemoryBudget, device: str | torch.device) -> int | None:
+    """Bytes for ``budget``: ``"auto"`` → :func:`default_memory_budget`, ``None`` → unbounded."""
+    if budget == "auto":
+        return default_memory_budget(device)
+    if budget is not None and (not isinstance(budget, int) or budget < 1):
+        raise ConfigurationError(
+            f"memory_budget must be a positive number of bytes, 'auto' or None; got {budget!r}"
+        )
+    return budget
+
+
+def parse_memory_size(text: str) -> MemoryBudget:
+    """``"auto"``, ``"none"`` (unbounded) or a size such as ``"1.5G"``, ``"800M"``, ``"2GB"``."""
+    word = text.strip().lower()
+    if word in ("auto", "none"):
+        return None if word == "none" else "auto"
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?", word)
+    if match is None or float(match[1]) <= 0 or not math.isfinite(float(match[1])):
+        raise ValueError(f"not a memory size: {text!r} (e.g. 1.5G, 800M, auto, none)")
+    return int(float(match[1]) * _UNITS[match[2].upper()])
