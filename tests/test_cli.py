@@ -29,7 +29,7 @@ def test_top_level_help_is_plain_text_with_examples(capsys):
     text = help_of(capsys)
     assert "``" not in text and "Command line:" not in text
     assert "pyramidrefine COMMAND --help" in text
-    for command in ("train", "evaluate", "export", "colorize"):
+    for command in ("train", "evaluate", "export", "colorize", "demo"):
         assert f"pyramidrefine {command} " in text.split("examples:")[1]
 
 
@@ -40,7 +40,7 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"pyramidrefine {pr.__version__}"
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "export", "colorize"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "export", "colorize", "demo"])
 def test_every_command_has_a_description_an_example_and_help_for_each_option(capsys, command):
     parser = subparsers()[command]
     assert parser.description and len(parser.description) > 100

@@ -1,4 +1,4 @@
-"""The ``pyramidrefine`` command: train, evaluate, export and colorize."""
+"""The ``pyramidrefine`` command: train, evaluate, export, colorize and demo."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from . import __version__, colorize_cli
 from .atomic import write_text_atomic
 from .colorize_cli import _non_negative, _positive
+from .demo import cli as demo_cli
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
 
@@ -27,6 +28,7 @@ examples:
   pyramidrefine train --config configs/colorize-pyramid.yaml max_steps=200
   pyramidrefine evaluate --model runs/colorize-pyramid/model --data photos/
   pyramidrefine export --model runs/colorize-pyramid/model --format onnx
+  pyramidrefine demo                                        # a web page on 127.0.0.1
 """
 
 TRAIN_DESCRIPTION = """\
@@ -79,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             return colorize_cli.run(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "demo":
+            return demo_cli.run(args)
         return _evaluate(args)
     except PyramidRefineError as error:
         print(f"pyramidrefine {args.command}: error: {error}", file=sys.stderr)
@@ -99,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(commands)
     _add_export(commands)
     colorize_cli.add_parser(commands)
+    demo_cli.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,161 @@
+"""The Gradio page of ``pyramidrefine demo``: one method with a before/after slider, or all
+methods side by side with a zoom on one region."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..colorize_cli import FILE_ERRORS
+from ..extras import require
+from ..methods import METHODS
+from . import example_photos
+from .runner import DemoRunner, Outcome, Photo, problem_line, zoom
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry, no version check: offline
+gr = require("gradio", "demo", "pyramidrefine demo")
+
+INTRO = """\
+# pyramidrefine: colour a photo
+Upload a black-and-white photo (or pick an example), choose a method and press **Colour**.
+The result keeps the photo's size and luminance; only the colour is predicted. **Compare all
+methods** runs the same weights as every method: the pyramid, one full-resolution pass,
+patches, and the low-res trick of popular colorizers.
+"""
+TABLE_HEADERS = ["method", "seconds", "peak tensor memory (MB)"]
+NO_PHOTO = "Upload a photo or pick an example first."
+
+
+def build_page(runner: DemoRunner) -> Any:
+    """The page (a ``gr.Blocks``) that colours photos with ``runner``."""
+    with gr.Blocks(title="pyramidrefine demo", analytics_enabled=False) as page:
+        gr.Markdown(f"{INTRO}\n{runner.describe()}")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=320):
+                photo = gr.File(label="Photo", elem_id="photo", height=140)
+                gr.Examples([[str(path)] for path in example_photos()], photo, label="Examples")
+                method = gr.Dropdown(list(METHODS), value="pyramid", label="Method")
+                with gr.Row():
+                    tile = gr.Number(0, label="Tile (0: default)", precision=0, minimum=0)
+                    base = gr.Number(0, label="Base size (0: the model's)", precision=0, minimum=0)
+                gr.Markdown(
+                    "Tile: pyramid-tiled and patchwise only. Base size: every method but baseline.",
+                )
+                with gr.Row():
+                    colour = gr.Button("Colour", variant="primary", elem_id="colour")
+                    compare = gr.Button("Compare all methods", elem_id="compare", scale=2)
+                status = gr.Textbox(label="Status", interactive=False, lines=2, elem_id="status")
+            with gr.Column(scale=2), gr.Tabs() as tabs:
+                with gr.Tab("Result", id="result"):
+                    slider = gr.ImageSlider(
+                        label="Greyscale input | coloured", type="pil", format="png"
+                    )
+                    download = gr.DownloadButton(
+                        "Download the full-resolution result (PNG)",
+                        visible=False,
+                        elem_id="download",
+                    )
+                with gr.Tab("Compare all methods", id="all"):
+                    table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False)
+                    gallery = gr.Gallery(
+                        label="All methods", columns=4, format="png", object_fit="contain"
+                    )
+                    with gr.Row():
+                        x = gr.Slider(
+                            0, 100, 50, step=1, label="Zoom centre, x (%)", elem_id="zoom-x"
+                        )
+                        y = gr.Slider(
+                            0, 100, 50, step=1, label="Zoom centre, y (%)", elem_id="zoom-y"
+                        )
+                        side = gr.Slider(
+                            16, 512, 96, step=16, label="Zoom size (pixels)", elem_id="zoom-side"
+                        )
+                    zoomed = gr.Gallery(label="Zoom", columns=4, format="png")
+        shown = gr.State([])
+
+        def on_colour(path: str | None, method: str, tile: float, base: float) -> tuple:
+            if path is None:
+                return None, gr.DownloadButton(visible=False), NO_PHOTO
+            try:
+                opened = runner.open(Path(path))
+                outcome = runner.colour(opened, method, tile=int(tile), base_size=int(base))
+                saved = runner.save(opened, outcome)
+            except FILE_ERRORS as error:
+                return None, gr.DownloadButton(visible=False), problem_line(Path(path), error)
+            pair = (opened.image.convert("L"), outcome.image)
+            return pair, gr.DownloadButton(value=str(saved), visible=True), _status(opened, outcome)
+
+        def on_compare(path: str | None, tile: float, base: float, *view: float) -> tuple:
+            if path is None:
+                return [], [], [], [], NO_PHOTO, gr.Tabs()
+            try:
+                opened = runner.open(Path(path))
+                outcomes = runner.compare(opened, tile=int(tile), base_size=int(base))
+            except FILE_ERRORS as error:
+                return [], [], [], [], problem_line(Path(path), error), gr.Tabs()
+            images = [(opened.image.convert("L"), "greyscale input")]
+            images += [(outcome.image, outcome.method) for outcome in outcomes]
+            rows = [[o.method, round(o.seconds, 2), round(o.peak_mb)] for o in outcomes]
+            lines = [opened.note, f"{len(outcomes)} methods on {_size(opened)}; see the table"]
+            text = "\n".join(line for line in lines if line)
+            return images, rows, _zoom(images, *view), images, text, gr.Tabs(selected="all")
+
+        # One queue for both buttons: one photo at a time, so timings and memory are its own.
+        colour.click(
+            on_colour,
+            [photo, method, tile, base],
+            [slider, download, status],
+            concurrency_id="colour",
+        )
+        compare.click(
+            on_compare,
+            [photo, tile, base, x, y, side],
+            [gallery, table, zoomed, shown, status, tabs],
+            concurrency_id="colour",
+        )
+        gr.on(
+            [x.change, y.change, side.change],
+            _zoom,
+            [shown, x, y, side],
+            zoomed,
+            trigger_mode="always_last",
+            show_progress="hidden",
+        )
+    return page
+
+
+def serve(
+    runner: DemoRunner,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    share: bool = False,
+    block: bool = True,
+) -> Any:
+    """Build the page and serve it on ``host:port`` (default 7860 or the next free port);
+    ``block``: until interrupted, else return the running page (``.local_url``, ``.close()``)."""
+    page = build_page(runner)
+    page.queue(default_concurrency_limit=1).launch(
+        server_name=host,
+        server_port=port,
+        share=share,
+        prevent_thread_lock=not block,
+        allowed_paths=[str(example_photos()[0].parent), str(runner.outputs)],
+        ssr_mode=False,
+        quiet=not block,
+    )
+    return page
+
+
+def _zoom(images: list, x: float, y: float, side: float) -> list:
+    return zoom(images, x / 100, y / 100, int(side))
+
+
+def _status(photo: Photo, outcome: Outcome) -> str:
+    lines = [photo.note, f"{outcome.summary()}; {_size(photo)}"]
+    return "\n".join(line for line in lines if line)
+
+
+def _size(photo: Photo) -> str:
+    return f"{photo.name}, {photo.image.width}×{photo.image.height} pixels"

@@ -1,0 +1,100 @@
+"""``pyramidrefine demo``: serve the demo page on this machine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+from pathlib import Path
+
+from ..colorize_cli import _memory_size, _positive
+from ..devices import resolve_device
+from ..hardware import PRECISIONS
+from ..pretrained import load_colorizer
+from .runner import DEFAULT_MAX_SIDE, DemoRunner
+
+DESCRIPTION = """\
+Start a local web page (Gradio) to colour photos: upload one or pick an example, choose
+the method, see the greyscale input and the result under a before/after slider with the
+time and peak memory it took, compare every method side by side with a zoom on one region,
+and download the full-resolution result. It runs the model on this machine, offline.
+Files are read and checked as by `pyramidrefine colorize`; a bad one gets its one-line
+error on the page. Needs the 'demo' extra: pip install "pyramidrefine[demo]".
+"""
+
+EPILOG = """\
+examples:
+  pyramidrefine demo                          # http://127.0.0.1:7860, the shipped colorizer
+  pyramidrefine demo --model my-colorizer --device cuda
+  pyramidrefine demo --host 0.0.0.0 --port 8080   # reachable from other machines
+"""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register the ``demo`` subcommand."""
+    help_text = "a local web page to colour photos and compare the methods"
+    texts = {"help": help_text, "description": DESCRIPTION, "epilog": EPILOG}
+    parser = commands.add_parser(
+        "demo", formatter_class=argparse.RawDescriptionHelpFormatter, **texts
+    )
+    parser.add_argument(
+        "--model",
+        metavar="DIR_OR_HUB_ID",
+        help="as for colorize (default: the colorizer shipped with pyramidrefine)",
+    )
+    parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="as for colorize: bf16 autocast where it is fast, else fp32 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-budget",
+        type=_memory_size,
+        default="auto",
+        metavar="SIZE",
+        help="as for colorize: memory one photo may use, e.g. 800M, 2G, auto or none; levels "
+        "that would not fit run tile by tile (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-side",
+        type=_positive,
+        default=DEFAULT_MAX_SIDE,
+        metavar="PIXELS",
+        help="larger photos are scaled down to this long side first, with a note on the page; "
+        "files over colorize's pixel limit are refused (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve on; 0.0.0.0 opens the page to other machines (default: %(default)s)",
+    )
+    parser.add_argument("--port", type=_positive, help="port (default: 7860, or the next free one)")
+    parser.add_argument(
+        "--share",
+        action="store_true",
+        help="also publish the page through a temporary public gradio.live link (off by default)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the model, build the page and serve it until interrupted; returns the exit code."""
+    from .app import serve  # imports gradio: a one-line error without the extra
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per local request
+    device = resolve_device(args.device)
+    model = load_colorizer(args.model)
+    with tempfile.TemporaryDirectory(prefix="pyramidrefine-demo-") as outputs:
+        runner = DemoRunner(
+            model,
+            Path(outputs),
+            name=args.model,
+            device=device,
+            precision=args.precision,
+            memory_budget=args.memory_budget,
+            max_side=args.max_side,
+        )
+        runner.warm_up()
+        serve(runner, host=args.host, port=args.port, share=args.share)
+    return 0

@@ -1,0 +1,152 @@
+"""What the demo page does, without the page: open an upload, colour it, time it, zoom in."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ..colorize_cli import _problem, save_image
+from ..hardware import MemoryBudget, Precision, resolve_precision
+from ..images import read_image
+from ..inference import Colorizer
+from ..methods import _OPTIONS as METHOD_OPTIONS
+from ..methods import METHODS
+from ..profiling import peak_tensor_bytes, synchronize
+from ..pyramid import CoarseToFine
+
+DEFAULT_MAX_SIDE = 2048
+MB = 1024**2
+ZOOM_SIDE = 256  # crops are enlarged (nearest neighbour) to this side, to show the pixels
+
+
+@dataclass(frozen=True)
+class Photo:
+    """An upload ready to colour: its file name, its pixels and a note on any downscaling."""
+
+    name: str
+    image: Image.Image
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One method's result on a photo, its wall time and the most memory its tensors held
+    at once (MB; see :func:`~pyramidrefine.profiling.peak_tensor_bytes`)."""
+
+    method: str
+    image: Image.Image
+    seconds: float
+    peak_mb: float
+
+    def summary(self) -> str:
+        """``method: 1.23 s, peak tensor memory 45 MB``."""
+        return f"{self.method}: {self.seconds:.2f} s, peak tensor memory {self.peak_mb:.0f} MB"
+
+
+class DemoRunner:
+    """A loaded colorizer on a device, the demo's limits and its output folder; ``name``: the
+    model's folder or Hub id (``None``: the shipped colorizer)."""
+
+    def __init__(
+        self,
+        model: CoarseToFine,
+        outputs: Path,
+        *,
+        name: str | None = None,
+        device: str,
+        precision: Precision = "auto",
+        memory_budget: MemoryBudget = "auto",
+        max_side: int | None = DEFAULT_MAX_SIDE,
+    ) -> None:
+        self.model = model
+        self.name = name
+        self.outputs = outputs
+        self.device = torch.device(device)
+        self.precision = precision
+        self.memory_budget = memory_budget
+        self.max_side = max_side
+
+    def describe(self) -> str:
+        """``Model: NAME, on DEVICE in PRECISION.``"""
+        precision = resolve_precision(self.precision, self.device)
+        name = self.name or "the colorizer shipped with pyramidrefine"
+        return f"Model: {name}, on {self.device} in {precision}."
+
+    def open(self, path: Path) -> Photo:
+        """Read an upload as the CLI does (same checks, same pixel limit); shrink it to
+        ``max_side`` with a note saying so."""
+        image = read_image(path)
+        long_side = max(image.size)
+        if self.max_side is None or long_side <= self.max_side:
+            return Photo(path.name, image)
+        scale = self.max_side / long_side
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        note = (
+            f"{path.name}: scaled down from {image.width}×{image.height} to "
+            f"{size[0]}×{size[1]} pixels, the demo's limit (--max-side {self.max_side}); "
+            "pyramidrefine colorize takes the full size"
+        )
+        return Photo(path.name, image.resize(size, Image.Resampling.LANCZOS), note)
+
+    def colour(
+        self, photo: Photo, method: str, *, tile: int | None = None, base_size: int | None = None
+    ) -> Outcome:
+        """Colour ``photo`` by ``method``; ``tile`` and ``base_size`` go to the methods that
+        take them (see :func:`pyramidrefine.methods.apply_method`)."""
+        settings = {"tile": tile, "base_size": base_size}
+        colorizer = Colorizer(
+            self.model,
+            method=method,
+            device=self.device,
+            precision=self.precision,
+            memory_budget=self.memory_budget,
+            **{k: v for k, v in settings.items() if v and k in METHOD_OPTIONS[method]},
+        )
+        start = time.perf_counter()
+        peak_bytes, image = peak_tensor_bytes(colorizer, photo.image)
+        synchronize(self.device)
+        return Outcome(method, image, time.perf_counter() - start, peak_bytes / MB)
+
+    def compare(
+        self, photo: Photo, *, tile: int | None = None, base_size: int | None = None
+    ) -> list[Outcome]:
+        """:meth:`colour` by every method, in the order of :data:`~pyramidrefine.METHODS`."""
+        return [self.colour(photo, method, tile=tile, base_size=base_size) for method in METHODS]
+
+    def save(self, photo: Photo, outcome: Outcome) -> Path:
+        """Write ``outcome`` as a full-resolution PNG in a new folder under ``outputs``."""
+        folder = Path(tempfile.mkdtemp(dir=self.outputs))
+        path = folder / f"{Path(photo.name).stem}_{outcome.method}.png"
+        save_image(outcome.image, path)
+        return path
+
+    def warm_up(self) -> None:
+        """Colour a small grey square once, so that the first timing shown is not a cold one."""
+        self.colour(Photo("warm-up", Image.new("L", (64, 64), 128)), "pyramid")
+
+
+def problem_line(path: Path, error: BaseException) -> str:
+    """The CLI's one-line report of ``error`` for the upload at ``path``, by its file name."""
+    return _problem(path, error).replace(str(path), path.name)
+
+
+def zoom(
+    images: list[tuple[Image.Image, str]], x: float, y: float, side: int
+) -> list[tuple[Image.Image, str]]:
+    """The same ``side``-pixel square of each image, centred near (``x``, ``y``) (fractions
+    of the width and height), enlarged to :data:`ZOOM_SIDE` pixels; captions kept."""
+    crops = []
+    for image, caption in images:
+        width, height = min(side, image.width), min(side, image.height)
+        left = min(max(0, round(x * image.width - width / 2)), image.width - width)
+        top = min(max(0, round(y * image.height - height / 2)), image.height - height)
+        crop = image.crop((left, top, left + width, top + height))
+        scale = ZOOM_SIDE / max(width, height)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        crops.append((crop.resize(size, Image.Resampling.NEAREST), caption))
+    return crops

@@ -1,0 +1,107 @@
+"""The demo's logic without a browser: opening uploads, methods, errors, zoom, the command."""
+
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pyramidrefine import METHODS
+from pyramidrefine.cli import build_parser, main
+from pyramidrefine.colorize_cli import FILE_ERRORS
+from pyramidrefine.demo import example_photos
+from pyramidrefine.demo.runner import ZOOM_SIDE, DemoRunner, Photo, problem_line, zoom
+
+
+@pytest.fixture
+def runner(tiny_colorizer, tmp_path):
+    return DemoRunner(tiny_colorizer, tmp_path, device="cpu", precision="fp32", max_side=64)
+
+
+def grey_photo(path, size):
+    pixels = (np.random.default_rng(0).random(size[::-1]) * 255).astype(np.uint8)
+    Image.fromarray(pixels, "L").save(path)
+    return path
+
+
+def test_examples_ship_inside_the_package():
+    names = [path.name for path in example_photos()]
+    assert names == ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "rocket.jpg"]
+    assert all(Image.open(path).mode == "L" for path in example_photos())
+
+
+def test_small_photos_are_kept_large_ones_scaled_down_with_a_note(runner, tmp_path):
+    small = runner.open(grey_photo(tmp_path / "small.png", (40, 30)))
+    assert small.image.size == (40, 30) and small.note == ""
+    large = runner.open(grey_photo(tmp_path / "large.png", (160, 90)))
+    assert large.image.size == (64, 36)
+    assert large.note.startswith("large.png: scaled down from 160×90 to 64×36 pixels")
+    assert "--max-side 64" in large.note
+
+
+def test_a_bad_file_gets_the_clis_one_line_error_by_its_name(runner, tmp_path):
+    bad = tmp_path / "upload" / "bad.jpg"
+    bad.parent.mkdir()
+    bad.write_bytes(b"not an image")
+    with pytest.raises(FILE_ERRORS) as caught:
+        runner.open(bad)
+    line = problem_line(bad, caught.value)
+    assert line.startswith("bad.jpg: not a readable image")
+    assert str(tmp_path) not in line and "\n" not in line
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_colours_at_full_size_with_time_and_memory(runner, tmp_path, method):
+    photo = runner.open(grey_photo(tmp_path / "p.png", (48, 40)))
+    outcome = runner.colour(photo, method, tile=32, base_size=16)  # each takes what it uses
+    assert outcome.image.size == (48, 40) and outcome.image.mode == "RGB"
+    assert outcome.seconds > 0 and outcome.peak_mb > 0
+    assert outcome.summary().startswith(f"{method}: ")
+    saved = runner.save(photo, outcome)
+    assert saved.name == f"p_{method}.png" and saved.parent.parent == tmp_path
+    assert Image.open(saved).size == (48, 40)
+
+
+def test_compare_runs_every_method_in_order(runner):
+    outcomes = runner.compare(Photo("grey.png", Image.new("L", (24, 20), 100)))
+    assert [outcome.method for outcome in outcomes] == list(METHODS)
+
+
+def test_zoom_crops_the_same_region_of_every_image_and_enlarges_it():
+    image = Image.fromarray(np.arange(100 * 60, dtype=np.uint32).reshape(60, 100).astype("uint8"))
+    crops = zoom([(image, "a"), (image.convert("RGB"), "b")], 1.0, 0.0, 20)
+    assert [caption for _, caption in crops] == ["a", "b"]
+    assert crops[0][0].size == (ZOOM_SIDE, ZOOM_SIDE)
+    expected = image.crop((80, 0, 100, 20)).resize((ZOOM_SIDE, ZOOM_SIDE), Image.NEAREST)
+    assert np.array_equal(np.asarray(crops[0][0]), np.asarray(expected))
+    assert zoom([(image, "a")], 0.5, 0.5, 512)[0][0].size == (ZOOM_SIDE, round(ZOOM_SIDE * 0.6))
+
+
+def test_the_page_builds_with_its_controls(runner):
+    from pyramidrefine.demo.app import build_page
+
+    page = build_page(runner)
+    ids = {block.elem_id for block in page.blocks.values()}
+    assert {"photo", "colour", "compare", "status", "download"} <= ids
+    assert page.analytics_enabled is False
+
+
+def test_demo_command_serves_locally_by_default():
+    args = build_parser().parse_args(["demo"])
+    assert (args.host, args.share, args.port, args.model) == ("127.0.0.1", False, None, None)
+    assert args.max_side == 2048
+
+
+def test_demo_command_gives_one_line_errors(capsys, tmp_path):
+    assert main(["demo", "--device", "nonsense"]) == 2
+    assert main(["demo", "--model", str(tmp_path / "missing")]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2
+    assert all(line.startswith("pyramidrefine demo: error: ") for line in errors)
+
+
+def test_without_gradio_the_command_names_the_extra(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio raises ImportError
+    monkeypatch.delitem(sys.modules, "pyramidrefine.demo.app", raising=False)
+    assert main(["demo"]) == 2
+    assert 'pip install "pyramidrefine[demo]"' in capsys.readouterr().err

@@ -1,0 +1,97 @@
+"""The demo page in a real browser: Debian's Chromium, headless, driven by Playwright."""
+
+import re
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pyramidrefine.demo import example_photos
+from pyramidrefine.demo.app import serve
+from pyramidrefine.demo.runner import DemoRunner
+from pyramidrefine.pretrained import load_colorizer
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Root in a container needs --no-sandbox; the rest keep Chromium off the network.
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+TIMEOUT_MS = 60_000  # generous: CI's two cores may be busy
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium installed (apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    """The demo with the shipped colorizer, served on 127.0.0.1 from this process."""
+    outputs = tmp_path_factory.mktemp("outputs")
+    runner = DemoRunner(load_colorizer(), outputs, device="cpu", precision="fp32")
+    page = serve(runner, host="127.0.0.1", block=False)
+    yield page.local_url
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Chromium with a fresh profile folder."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path_factory.mktemp("profile"),
+            executable_path=CHROMIUM,
+            args=FLAGS,
+            accept_downloads=True,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context
+        context.close()
+
+
+def open_with_upload(browser, url, path):
+    page = browser.new_page()
+    page.goto(url)
+    page.locator("#photo input[type=file]").set_input_files(path)
+    page.locator("#photo").get_by_text(path.name).wait_for()
+    page.click("#colour")
+    return page
+
+
+def test_a_photo_comes_back_coloured_at_its_size(browser, url, tmp_path):
+    photo = tmp_path / "cat.png"
+    with Image.open(example_photos()[1]) as example:
+        example.resize((64, 48)).save(photo)
+    page = open_with_upload(browser, url, photo)
+    with page.expect_download() as download:
+        page.locator("#download").click()  # waits until the result is there
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with Image.open(saved) as result:
+        assert (result.mode, result.size) == ("RGB", (64, 48))
+        pixels = np.asarray(result, dtype=int)
+    assert np.abs(pixels - pixels.mean(axis=2, keepdims=True)).max() >= 3  # not grey
+    assert "cat.png, 64×48 pixels" in page.locator("#status textarea").input_value()
+
+
+def test_a_bad_file_shows_its_one_line_error(browser, url, tmp_path):
+    from playwright.sync_api import expect
+
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"this is not a photo")
+    page = open_with_upload(browser, url, bad)
+    status = page.locator("#status textarea")
+    line = re.compile(r"^bad\.jpg: not a readable image \(.*\)$")
+    expect(status).to_have_value(line, timeout=TIMEOUT_MS)
+    expect(page.locator("#download")).to_be_hidden()
+    assert "Traceback" not in page.content()
