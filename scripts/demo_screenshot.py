@@ -39,7 +39,7 @@ def main() -> None:
         model = load_colorizer(args.model)
         runner = DemoRunner(model, Path(outputs), name=args.model, device="cpu")
         runner.warm_up()
-        server = serve(runner, block=False)
+        server = serve(runner)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch_persistent_context(
                 profile, executable_path=shutil.which("chromium"), args=FLAGS, viewport=VIEWPORT
@@ -55,7 +55,7 @@ def main() -> None:
 def shoot(page: Page, out: Path) -> None:
     """Colour the astronaut, then compare every method, with a screenshot of each."""
     page.get_by_role("button", name="astronaut.jpg").click()
-    page.locator("#photo").get_by_text("astronaut").wait_for()
+    page.locator('#photo a[download="astronaut.jpg"]').wait_for()
     page.click("#colour")
     page.locator("#download").wait_for()
     page.wait_for_timeout(1000)  # images fade in

@@ -105,3 +105,20 @@ def test_without_gradio_the_command_names_the_extra(monkeypatch, capsys):
     monkeypatch.delitem(sys.modules, "pyramidrefine.demo.app", raising=False)
     assert main(["demo"]) == 2
     assert 'pip install "pyramidrefine[demo]"' in capsys.readouterr().err
+
+
+def test_page_handlers_colour_compare_and_report_problems(runner, tmp_path):
+    from pyramidrefine.demo.app import NO_PHOTO, colour_photo, compare_methods
+
+    path = str(grey_photo(tmp_path / "wide.png", (128, 32)))
+    pair, _, status = colour_photo(runner, path, "pyramid", None, 0)
+    assert [image.size for image in pair] == [(64, 16), (64, 16)]
+    assert status.splitlines()[0].startswith("wide.png: scaled down from 128×32 to 64×16")
+    gallery, rows, zoomed, kept, _, _ = compare_methods(runner, path, 0, 0, 50, 50, 16)
+    assert [row[0] for row in rows] == list(METHODS) and len(gallery) == len(METHODS) + 1
+    assert len(zoomed) == len(kept) == len(gallery)
+    (tmp_path / "notes.txt").write_text("not an image")
+    assert colour_photo(runner, str(tmp_path / "notes.txt"), "pyramid", 0, 0)[2].startswith(
+        "notes.txt: not a readable image"
+    )
+    assert colour_photo(runner, None, "pyramid", 0, 0)[2] == NO_PHOTO

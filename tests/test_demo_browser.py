@@ -37,7 +37,7 @@ def url(tmp_path_factory):
     """The demo with the shipped colorizer, served on 127.0.0.1 from this process."""
     outputs = tmp_path_factory.mktemp("outputs")
     runner = DemoRunner(load_colorizer(), outputs, device="cpu", precision="fp32")
-    page = serve(runner, host="127.0.0.1", block=False)
+    page = serve(runner, host="127.0.0.1")
     yield page.local_url
     page.close()
 
@@ -63,7 +63,7 @@ def open_with_upload(browser, url, path):
     page = browser.new_page()
     page.goto(url)
     page.locator("#photo input[type=file]").set_input_files(path)
-    page.locator("#photo").get_by_text(path.name).wait_for()
+    page.locator(f'#photo a[download="{path.name}"]').wait_for()  # uploaded: a link to it
     page.click("#colour")
     return page
 

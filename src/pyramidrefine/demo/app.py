@@ -4,6 +4,7 @@ methods side by side with a zoom on one region."""
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from ..colorize_cli import FILE_ERRORS
 from ..extras import require
 from ..methods import METHODS
 from . import example_photos
-from .runner import DemoRunner, Outcome, Photo, problem_line, zoom
+from .runner import DemoRunner, Photo, problem_line, zoom
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry, no version check: offline
 gr = require("gradio", "demo", "pyramidrefine demo")
@@ -74,42 +75,15 @@ def build_page(runner: DemoRunner) -> Any:
                     zoomed = gr.Gallery(label="Zoom", columns=4, format="png")
         shown = gr.State([])
 
-        def on_colour(path: str | None, method: str, tile: float, base: float) -> tuple:
-            if path is None:
-                return None, gr.DownloadButton(visible=False), NO_PHOTO
-            try:
-                opened = runner.open(Path(path))
-                outcome = runner.colour(opened, method, tile=int(tile), base_size=int(base))
-                saved = runner.save(opened, outcome)
-            except FILE_ERRORS as error:
-                return None, gr.DownloadButton(visible=False), problem_line(Path(path), error)
-            pair = (opened.image.convert("L"), outcome.image)
-            return pair, gr.DownloadButton(value=str(saved), visible=True), _status(opened, outcome)
-
-        def on_compare(path: str | None, tile: float, base: float, *view: float) -> tuple:
-            if path is None:
-                return [], [], [], [], NO_PHOTO, gr.Tabs()
-            try:
-                opened = runner.open(Path(path))
-                outcomes = runner.compare(opened, tile=int(tile), base_size=int(base))
-            except FILE_ERRORS as error:
-                return [], [], [], [], problem_line(Path(path), error), gr.Tabs()
-            images = [(opened.image.convert("L"), "greyscale input")]
-            images += [(outcome.image, outcome.method) for outcome in outcomes]
-            rows = [[o.method, round(o.seconds, 2), round(o.peak_mb)] for o in outcomes]
-            lines = [opened.note, f"{len(outcomes)} methods on {_size(opened)}; see the table"]
-            text = "\n".join(line for line in lines if line)
-            return images, rows, _zoom(images, *view), images, text, gr.Tabs(selected="all")
-
         # One queue for both buttons: one photo at a time, so timings and memory are its own.
         colour.click(
-            on_colour,
+            partial(colour_photo, runner),
             [photo, method, tile, base],
             [slider, download, status],
             concurrency_id="colour",
         )
         compare.click(
-            on_compare,
+            partial(compare_methods, runner),
             [photo, tile, base, x, y, side],
             [gallery, table, zoomed, shown, status, tabs],
             concurrency_id="colour",
@@ -131,30 +105,68 @@ def serve(
     host: str = "127.0.0.1",
     port: int | None = None,
     share: bool = False,
-    block: bool = True,
 ) -> Any:
-    """Build the page and serve it on ``host:port`` (default 7860 or the next free port);
-    ``block``: until interrupted, else return the running page (``.local_url``, ``.close()``)."""
+    """Build the page and serve it on ``host:port`` (default 7860 or the next free port) in
+    a background thread; returns the page (``.local_url``, ``.block_thread()``, ``.close()``)."""
     page = build_page(runner)
     page.queue(default_concurrency_limit=1).launch(
         server_name=host,
         server_port=port,
         share=share,
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         allowed_paths=[str(example_photos()[0].parent), str(runner.outputs)],
         ssr_mode=False,
-        quiet=not block,
+        quiet=True,
     )
     return page
+
+
+def colour_photo(
+    runner: DemoRunner, path: str | None, method: str, tile: float | None, base: float | None
+) -> tuple:
+    """**Colour**: the before/after pair, the download button and the status line."""
+    if path is None:
+        return None, gr.DownloadButton(visible=False), NO_PHOTO
+    try:
+        photo = runner.open(Path(path))
+        outcome = runner.colour(photo, method, tile=int(tile or 0), base_size=int(base or 0))
+        saved = runner.save(photo, outcome)
+    except FILE_ERRORS as error:
+        return None, gr.DownloadButton(visible=False), problem_line(Path(path), error)
+    pair = (photo.image.convert("L"), outcome.image)
+    status = _status(photo, f"{outcome.summary()}; {_size(photo)}")
+    return pair, gr.DownloadButton(value=str(saved), visible=True), status
+
+
+def compare_methods(
+    runner: DemoRunner,
+    path: str | None,
+    tile: float | None,
+    base: float | None,
+    *view: float,
+) -> tuple:
+    """**Compare all methods**: gallery, table, zoomed crops, the images kept for later zooms,
+    the status line and the tab to show."""
+    if path is None:
+        return [], [], [], [], NO_PHOTO, gr.Tabs()
+    try:
+        photo = runner.open(Path(path))
+        outcomes = runner.compare(photo, tile=int(tile or 0), base_size=int(base or 0))
+    except FILE_ERRORS as error:
+        return [], [], [], [], problem_line(Path(path), error), gr.Tabs()
+    images = [(photo.image.convert("L"), "greyscale input")]
+    images += [(outcome.image, outcome.method) for outcome in outcomes]
+    rows = [[o.method, round(o.seconds, 2), round(o.peak_mb)] for o in outcomes]
+    status = _status(photo, f"{len(outcomes)} methods on {_size(photo)}; see the table")
+    return images, rows, _zoom(images, *view), images, status, gr.Tabs(selected="all")
 
 
 def _zoom(images: list, x: float, y: float, side: float) -> list:
     return zoom(images, x / 100, y / 100, int(side))
 
 
-def _status(photo: Photo, outcome: Outcome) -> str:
-    lines = [photo.note, f"{outcome.summary()}; {_size(photo)}"]
-    return "\n".join(line for line in lines if line)
+def _status(photo: Photo, text: str) -> str:
+    return f"{photo.note}\n{text}" if photo.note else text
 
 
 def _size(photo: Photo) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import tempfile
 from pathlib import Path
 
@@ -83,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from .app import serve  # imports gradio: a one-line error without the extra
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per local request
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl+C does, cleanly
     device = resolve_device(args.device)
     model = load_colorizer(args.model)
     with tempfile.TemporaryDirectory(prefix="pyramidrefine-demo-") as outputs:
@@ -96,5 +98,8 @@ def run(args: argparse.Namespace) -> int:
             max_side=args.max_side,
         )
         runner.warm_up()
-        serve(runner, host=args.host, port=args.port, share=args.share)
+        page = serve(runner, host=args.host, port=args.port, share=args.share)
+        public = f" and {page.share_url}" if page.share_url else ""
+        print(f"pyramidrefine demo: serving on {page.local_url}{public} (Ctrl+C stops)")
+        page.block_thread()
     return 0
