@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -60,19 +61,23 @@ def browser(tmp_path_factory):
 
 
 def open_with_upload(browser, url, path):
+    """A new page on the demo with ``path`` uploaded and **Colour** pressed, and the list
+    of the URLs it requests."""
     page = browser.new_page()
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(url)
     page.locator("#photo input[type=file]").set_input_files(path)
     page.locator(f'#photo a[download="{path.name}"]').wait_for()  # uploaded: a link to it
     page.click("#colour")
-    return page
+    return page, requested
 
 
 def test_a_photo_comes_back_coloured_at_its_size(browser, url, tmp_path):
     photo = tmp_path / "cat.png"
     with Image.open(example_photos()[1]) as example:
         example.resize((64, 48)).save(photo)
-    page = open_with_upload(browser, url, photo)
+    page, requested = open_with_upload(browser, url, photo)
     with page.expect_download() as download:
         page.locator("#download").click()  # waits until the result is there
     saved = tmp_path / download.value.suggested_filename
@@ -82,6 +87,8 @@ def test_a_photo_comes_back_coloured_at_its_size(browser, url, tmp_path):
         pixels = np.asarray(result, dtype=int)
     assert np.abs(pixels - pixels.mean(axis=2, keepdims=True)).max() >= 3  # not grey
     assert "cat.png, 64×48 pixels" in page.locator("#status textarea").input_value()
+    hosts = {urlsplit(address).netloc for address in requested if address.startswith("http")}
+    assert hosts == {urlsplit(url).netloc}  # offline: no font, script or telemetry from outside
 
 
 def test_a_bad_file_shows_its_one_line_error(browser, url, tmp_path):
@@ -89,7 +96,7 @@ def test_a_bad_file_shows_its_one_line_error(browser, url, tmp_path):
 
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"this is not a photo")
-    page = open_with_upload(browser, url, bad)
+    page, _ = open_with_upload(browser, url, bad)
     status = page.locator("#status textarea")
     line = re.compile(r"^bad\.jpg: not a readable image \(.*\)$")
     expect(status).to_have_value(line, timeout=TIMEOUT_MS)
