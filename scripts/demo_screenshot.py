@@ -26,7 +26,7 @@ FLAGS = shlex.split(
     "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
     "--disable-background-networking --disable-component-update --disable-sync"
 )
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT = {"width": 1280, "height": 860}
 ZOOM = {"x": "44", "y": "24", "side": "160"}  # percent, percent, pixels: the face
 
 
