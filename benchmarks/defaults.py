@@ -14,7 +14,7 @@ life: torch, the model, the photo and every call, i.e. what a user's machine mus
 
 Example (the table in docs/benchmarks.md)::
 
-    python benchmarks/defaults.py --photo PHOTO.jpg --sizes 640 4224 \\
+    python benchmarks/defaults.py --photo PHOTO.jpg --sizes 4224 --repeats 2 \\
         --out docs/results/defaults-cpu
 """
 
@@ -114,7 +114,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed calls (median)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls before them")
     parser.add_argument("--model", help="model folder (default: the shipped colorizer)")
-    parser.add_argument("--out", type=Path, help="folder for results.json and results.md")
+    parser.add_argument(
+        "--out", type=Path, help="folder for results-SIZES.json and results-SIZES.md"
+    )
     parser.add_argument("--child", nargs=2, metavar=("SIZE", "SETTING"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -140,8 +142,9 @@ def main() -> None:
             "warmup": args.warmup,
             "results": results,
         }
-        (args.out / "results.json").write_text(json.dumps(record, indent=2) + "\n")
-        (args.out / "results.md").write_text(markdown + "\n")
+        name = "results-" + "-".join(map(str, args.sizes))
+        (args.out / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
+        (args.out / f"{name}.md").write_text(markdown + "\n")
 
 
 if __name__ == "__main__":
