@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -82,7 +83,9 @@ def main() -> None:
     parser.add_argument("--model", type=named, action="append", required=True)
     parser.add_argument("--data", type=named, action="append", required=True)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--max-images", type=int, default=None)
+    parser.add_argument(
+        "--max-images", type=int, default=None, help="at most this many, evenly spread"
+    )
     parser.add_argument("--grid-images", type=int, default=6)
     args = parser.parse_args()
     journal = args.out / "metrics.json"
@@ -90,7 +93,9 @@ def main() -> None:
     models = {name: pr.load_colorizer(path) for name, path in args.model}
     report = ["# Colour quality", ""]
     for data, source in args.data:
-        images = validation_images(source, max_images=args.max_images)
+        images = validation_images(source)
+        if args.max_images and len(images) > args.max_images:  # evenly spread over the set
+            images = images[:: math.ceil(len(images) / args.max_images)]
         for name, model in models.items():
             key = f"{data}/{name}"
             if key not in done:
