@@ -58,6 +58,22 @@ def test_imagefolder_skips_and_counts_greyscale_and_unreadable(image_folder, tmp
     assert "kept 4 images, skipped 2 greyscale and 2 unreadable" in caplog.text
 
 
+def test_file_names_never_make_splits_but_split_folders_do(tmp_path):
+    rng = np.random.default_rng(1)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for name in ["bullet_train.jpg", "cup.png", "test_tube.png", "kettle.jpg"]:
+        _colour(rng).save(flat / name)
+    assert len(pr.load_image_dataset(flat, cache_dir=tmp_path / "cache")) == 4
+    split = tmp_path / "split"
+    for folder, names in {"train": ["a.png", "b.png", "c.png"], "test": ["d.png"]}.items():
+        (split / folder).mkdir(parents=True)
+        for name in names:
+            _colour(rng).save(split / folder / name)
+    assert len(pr.load_image_dataset(split, cache_dir=tmp_path / "cache")) == 3
+    assert len(pr.load_image_dataset(split, split="test", cache_dir=tmp_path / "cache")) == 1
+
+
 def test_streaming_is_filtered_lazily(image_folder, tmp_path):
     stream = pr.load_image_dataset(image_folder, streaming=True, cache_dir=tmp_path / "cache")
     assert isinstance(stream, datasets.IterableDataset)

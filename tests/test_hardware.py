@@ -112,3 +112,11 @@ def test_available_memory_reads_meminfo(monkeypatch, tmp_path):
     meminfo.write_text("MemTotal:       16000000 kB\nMemAvailable:    4000000 kB\n")
     monkeypatch.setattr(hardware, "_MEMINFO", meminfo)
     assert hardware.available_memory("cpu") == 4000000 * 1024
+
+
+def test_colorizer_on_a_device_this_machine_lacks_says_so(tiny_colorizer, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(pr.ConfigurationError, match="device= cuda: CUDA is not available"):
+        pr.Colorizer(tiny_colorizer, device="cuda")
+    with pytest.raises(pr.ConfigurationError, match="not a torch device"):
+        pr.Colorizer(tiny_colorizer, device="gpu")

@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 AnyDataset = datasets.Dataset | datasets.IterableDataset
 _SAVED_TO_DISK_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+_SPLIT_FOLDERS = {"train", "training", "test", "testing", "validation", "valid", "val", "dev", "eval"}
 _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "F"})
 _READ_ERRORS = (
     UnidentifiedImageError,
@@ -95,9 +96,12 @@ def _load(
         parquet = sorted(str(p) for p in path.rglob("*.parquet"))
         if parquet:
             return datasets.load_dataset("parquet", data_files={split: parquet}, **options)
-        # Metadata files (e.g. a licence table) are not labels: only the images are used.
+        # Splits come from train/, test/… sub-folders only, never from file names: left to
+        # itself, imagefolder makes "bullet_train.jpg" a train split of one photo and drops
+        # the rest. Metadata files (e.g. a licence table) are not labels: only images count.
+        files = None if _has_split_folders(path) else {split: "**"}
         return datasets.load_dataset(
-            "imagefolder", data_dir=str(path), drop_metadata=True, **options
+            "imagefolder", data_dir=str(path), data_files=files, drop_metadata=True, **options
         )
     if path.is_file():
         if path.suffix == ".parquet":
@@ -118,6 +122,11 @@ def _load(
             f"{source}: no such file or folder here, and not a dataset the Hub could provide "
             f"({type(error).__name__}); check the path, or the id and your connection"
         ) from None
+
+
+def _has_split_folders(path: Path) -> bool:
+    """Whether ``path`` holds split sub-folders (``train/``, ``test/``, ``validation/``…)."""
+    return any(child.is_dir() and child.name.lower() in _SPLIT_FOLDERS for child in path.iterdir())
 
 
 def _from_disk(path: Path, *, split: str, streaming: bool) -> AnyDataset:

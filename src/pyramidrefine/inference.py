@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .devices import resolve_device
 from .errors import ConfigurationError
 from .hardware import MemoryBudget, Precision, resolve_memory_budget, resolve_precision
 from .images import ImageLike, from_tensor, to_tensor
@@ -59,7 +60,7 @@ class Colorizer:
             )
         if device is None:
             device = next(model.parameters()).device
-        self.device = torch.device(device)
+        self.device = torch.device(resolve_device(device, what="device="))
         self.precision = resolve_precision(precision, self.device)
         self.memory_budget = resolve_memory_budget(memory_budget, self.device)
         # NHWC convolutions are faster in oneDNN (CPU) and on tensor cores (GPU).
