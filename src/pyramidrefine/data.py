@@ -21,7 +21,17 @@ logger = logging.getLogger(__name__)
 
 AnyDataset = datasets.Dataset | datasets.IterableDataset
 _SAVED_TO_DISK_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
-_SPLIT_FOLDERS = {"train", "training", "test", "testing", "validation", "valid", "val", "dev", "eval"}
+_SPLIT_FOLDERS = {
+    "train",
+    "training",
+    "test",
+    "testing",
+    "validation",
+    "valid",
+    "val",
+    "dev",
+    "eval",
+}
 _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "F"})
 _READ_ERRORS = (
     UnidentifiedImageError,
