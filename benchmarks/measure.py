@@ -12,6 +12,7 @@ that every peak memory is that measurement's alone. Spec kinds:
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from pyramidrefine import CoarseToFine, apply_method, metrics, profiling
 from pyramidrefine.atomic import atomic_path
 from pyramidrefine.images import read_image
 from pyramidrefine.tasks import ColorizationTask
+from pyramidrefine.tasks.colorization import AB_SCALE
 from pyramidrefine.tiling import tile_borders
 
 Borders = tuple[list[int], list[int]]  # inner rows and columns, as metrics.seam_index takes
@@ -105,10 +107,13 @@ def autocast(device: str, precision: str) -> contextlib.AbstractContextManager:
 def quality(
     task: ColorizationTask, rgb: torch.Tensor, ab: torch.Tensor, borders: Borders
 ) -> dict[str, float]:
-    """L1 on ab, SSIM/PSNR on RGB, colourfulness of prediction and truth, seam index."""
+    """L1 on ab, SSIM/PSNR on RGB, colourfulness of prediction and truth, seam index,
+    colour bleeding of prediction and truth, and L1(ab) and chroma kept on the truth's small
+    saturated regions (``nan`` where a photo has none)."""
     L, true_ab = task.prepare(rgb)
     predicted = task.render(L, ab)
     rows, cols = borders
+    small_l1, small_chroma = metrics.small_region_colour(ab * AB_SCALE, true_ab * AB_SCALE)
     return {
         "l1_ab": metrics.l1(ab, true_ab),
         "ssim": metrics.ssim(predicted, rgb),
@@ -116,6 +121,10 @@ def quality(
         "colourfulness": metrics.colourfulness(predicted),
         "colourfulness_true": metrics.colourfulness(rgb),
         "seam_index": metrics.seam_index(ab, rows, cols) if rows or cols else float("nan"),
+        "bleeding": metrics.colour_bleeding(ab, L),
+        "bleeding_true": metrics.colour_bleeding(true_ab, L),
+        "small_l1_ab": small_l1 / AB_SCALE,
+        "small_chroma_ratio": small_chroma,
     }
 
 
@@ -162,22 +171,28 @@ def mean_quality(
     images: list[tuple[str, torch.Tensor]],
     first_ab: torch.Tensor,
 ) -> dict[str, dict[str, float]]:
-    """Quality averaged per data set; the first image's prediction is ``first_ab``; the
-    rendered prediction of image ``spec["grid_index"]`` is saved for the grid if asked."""
-    sums: dict[str, dict[str, float]] = {}
+    """Quality averaged per data set over the images where it is defined (not ``nan``); the
+    first image's prediction is ``first_ab``; the rendered prediction of image
+    ``spec["grid_index"]`` is saved for the grid if asked."""
+    values: dict[str, dict[str, list[float]]] = {}
     for index, (dataset, rgb) in enumerate(images):
         ab = first_ab if index == 0 else _predict(spec, predict, task.prepare(rgb)[0])
         borders, _ = seam_borders(spec["method"], spec["settings"], *rgb.shape[-2:])
-        totals = sums.setdefault(dataset, {"images": 0})
-        totals["images"] += 1
+        per_key = values.setdefault(dataset, {})
         for key, value in quality(task, rgb, ab, borders).items():
-            totals[key] = totals.get(key, 0.0) + value
+            per_key.setdefault(key, []).append(value)
         if index == spec.get("grid_index", 0) and spec.get("save_prediction"):
             save_png(task.render(task.prepare(rgb)[0], ab), spec["save_prediction"])
     return {
-        dataset: {k: v if k == "images" else v / totals["images"] for k, v in totals.items()}
-        for dataset, totals in sums.items()
+        dataset: {"images": len(next(iter(per_key.values())))}
+        | {key: _finite_mean(found) for key, found in per_key.items()}
+        for dataset, per_key in values.items()
     }
+
+
+def _finite_mean(values: list[float]) -> float:
+    finite = [value for value in values if math.isfinite(value)]
+    return sum(finite) / len(finite) if finite else float("nan")
 
 
 def _predict(spec: dict[str, Any], predict: Predictor, L: torch.Tensor) -> torch.Tensor:

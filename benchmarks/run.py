@@ -62,6 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, help="colour photos, resized to every size")
     parser.add_argument("--hires", type=Path, help="high-resolution photos, only downscaled")
+    parser.add_argument(
+        "--data-max-size",
+        type=int,
+        help="largest size --data photos are resized to (default: every size)",
+    )
     parser.add_argument("--methods", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--sizes", type=int, nargs="+", help="long sides (default 256 … 4096)")
     parser.add_argument("--out", type=Path, default=Path("benchmark-results"))
@@ -125,14 +130,16 @@ def image_files(folder: Path) -> list[tuple[Path, int]]:
 
 
 def images_by_size(args: argparse.Namespace) -> dict[int, list[tuple[str, str]]]:
-    """Per size, ``(data set, path)`` pairs: the first ``--max-images`` of ``--data``, and
-    of ``--hires`` the first that are at least that large."""
+    """Per size, ``(data set, path)`` pairs: the first ``--max-images`` of ``--data`` (up to
+    ``--data-max-size``), and of ``--hires`` the first that are at least that large."""
     sources = {"data": args.data, "hires": args.hires}
     files = {name: image_files(folder) for name, folder in sources.items() if folder}
     chosen: dict[int, list[tuple[str, str]]] = {}
     for size in args.sizes:
         chosen[size] = []
         for name, found in files.items():
+            if name == "data" and size > (args.data_max_size or size):
+                continue
             fitting = [path for path, side in found if name == "data" or side >= size]
             chosen[size] += [(name, str(path)) for path in fitting[: args.max_images]]
     return chosen

@@ -81,6 +81,7 @@ def test_csv_holds_sane_values_for_every_method_size_and_data_set(benchmark_run)
         assert 0 <= float(row["l1_ab"]) < 2 and -1 <= float(row["ssim"]) <= 1
         assert float(row["psnr"]) > 0 and float(row["colourfulness"]) >= 0
         assert float(row["seam_index"]) > 0 and int(row["images"]) == 2
+        assert float(row["bleeding"]) >= 0 and float(row["bleeding_true"]) >= 0
 
 
 def test_tiled_methods_measure_seams_at_their_own_borders(benchmark_run):
@@ -126,3 +127,86 @@ def test_journal_lists_every_measurement(benchmark_run):
     kinds = [json.loads(line)["spec"]["kind"] for line in lines]
     assert kinds.count("method") == 2 * len(METHODS)  # 2 sizes
     assert kinds.count("generator") == 4 and kinds.count("matmul") == 1
+
+
+def _report_module():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import report
+    finally:
+        sys.path.pop(0)
+    return report
+
+
+def test_targets_compare_the_tiled_pyramid_with_baseline_and_low_res():
+    report = _report_module()
+    common = {"dataset": "hires", "size": 2048, "status": "ok", "seam_own_borders": True}
+    rows = [
+        common | {"method": "baseline", "l1_ab": 0.10, "peak_mb": 1000, "bleeding": 0.2},
+        common | {"method": "lowres", "l1_ab": 0.08, "peak_mb": 300, "bleeding": 0.6},
+        common
+        | {"method": "pyramid-tiled", "l1_ab": 0.09, "peak_mb": 200, "bleeding": 0.3}
+        | {"seam_index": 1.01},
+    ]
+    checks = {check["target"]: check for check in report.targets(rows)}
+    assert checks["pyramid-tiled L1(ab) / baseline"]["met"] == "yes"  # 0.90 ≤ 0.95
+    assert checks["pyramid-tiled L1(ab) / lowres"]["met"] == "no"  # 1.125
+    assert checks["pyramid-tiled bleeding / lowres"]["met"] == "yes"
+    assert checks["seam index of pyramid-tiled"]["met"] == "yes"
+    assert "pyramid-tiled peak memory / baseline" not in checks  # only at 4096
+
+
+def test_design_benchmark_tabulates_every_variant(tmp_path):
+    import torch
+
+    import pyramidrefine as pr
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        small = (rng.random((6, 8, 3)) * 255).astype(np.uint8)
+        Image.fromarray(small).resize((160, 120), Image.BICUBIC).save(photos / f"{i}.png")
+    torch.manual_seed(0)
+    model = pr.CoarseToFine("unet", in_channels=1, out_channels=2, base_size=32, base_channels=4)
+    model.save_pretrained(tmp_path / "model")
+    out = tmp_path / "design"
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "design.py"),
+        f"--hires={photos}",
+        f"--variant=coarse-32={tmp_path / 'model'}",
+        f"--variant=coarse-64={tmp_path / 'model'}@64",
+        "--sizes=128",
+        "--tile=64",
+        "--overlap=16",
+        "--threads=1",
+        f"--out={out}",
+    ]
+    src = str(ROOT / "src")
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
+    rows = json.loads((out / "design.json").read_text())
+    assert [(r["variant"], r["base_size"], r["status"]) for r in rows] == [
+        ("coarse-32", "model's", "ok"),
+        ("coarse-64", 64, "ok"),
+    ]
+    assert rows[0]["gflop"] != rows[1]["gflop"]  # another coarsest size: other levels
+    assert "| coarse-64 | 64 |" in (out / "design.md").read_text()
+
+
+def test_data_photos_stop_at_data_max_size_while_native_photos_go_on(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import run
+    finally:
+        sys.path.pop(0)
+    for folder, side in (("data", 48), ("hires", 200)):
+        (tmp_path / folder).mkdir()
+        pixels = (np.random.default_rng(0).random((side, side, 3)) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(tmp_path / folder / "a.png")
+    data, hires = f"--data={tmp_path / 'data'}", f"--hires={tmp_path / 'hires'}"
+    args = run.parse_args([data, hires, "--sizes", "64", "128", "--data-max-size=64"])
+    chosen = run.images_by_size(args)
+    assert [dataset for dataset, _ in chosen[64]] == ["data", "hires"]
+    assert [dataset for dataset, _ in chosen[128]] == ["hires"]

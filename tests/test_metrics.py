@@ -109,3 +109,37 @@ def test_cli_evaluate_reports_colour_metrics_as_json(tmp_path, tiny_colorizer, p
     for name in ("colourfulness_ratio", "hue_hit_rate", "fd_effnet_lite0", "l1_ab_grey"):
         assert math.isfinite(metrics[name])
     assert metrics["colourfulness_ratio_grey"] < 0.01
+
+
+def _two_objects(size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """L and ab of two textured halves with different luminance and colour."""
+    L = torch.zeros(1, 1, size, size)
+    L[..., size // 2 :] = 50.0
+    L += torch.rand(L.shape, generator=torch.Generator().manual_seed(0))
+    ab = torch.zeros(1, 2, size, size)
+    ab[:, 0, :, size // 2 :], ab[:, 0, :, : size // 2] = 40.0, -20.0
+    return L, ab
+
+
+def test_colour_bleeding_is_low_for_colour_that_follows_edges_and_high_when_blurred():
+    L, ab = _two_objects()
+    blurred = torch.nn.functional.avg_pool2d(ab, 15, 1, 7, count_include_pad=False)
+    assert metrics.colour_bleeding(ab, L) < 0.01
+    assert metrics.colour_bleeding(blurred, L) > 0.3
+    assert math.isnan(metrics.colour_bleeding(torch.zeros_like(ab), L))
+
+
+@pytest.mark.parametrize("size", [256, 1024])
+def test_small_region_colour_scores_only_the_small_saturated_objects(size):
+    truth = torch.zeros(1, 2, size, size)
+    k = size // 256
+    truth[:, 0, 100 * k : 102 * k, 50 * k : 60 * k] = 50.0  # a small red object
+    truth[:, 1, :, 150 * k :] = 60.0  # a large yellow region: not small
+    assert metrics.small_region_colour(truth, truth) == (0.0, 1.0)
+    error, chroma = metrics.small_region_colour(torch.zeros_like(truth), truth)
+    assert (error, chroma) == (25.0, 0.0)  # mean |Δa|, |Δb| over the small object only
+    halved = metrics.small_region_colour(truth / 2, truth)
+    assert halved == pytest.approx((12.5, 0.5))
+    no_small = truth.clone()
+    no_small[:, 0] = 0.0
+    assert all(math.isnan(v) for v in metrics.small_region_colour(no_small, no_small))

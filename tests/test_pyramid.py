@@ -181,3 +181,31 @@ def test_with_settings_shares_weights_and_changes_the_method():
         model.with_settings(tile=8, overlap=8)
     with pytest.raises(ConfigurationError, match="with_settings takes"):
         model.with_settings(shared=False)
+
+
+def test_refiner_runs_every_level_but_the_coarsest_and_survives_save_and_load(tmp_path):
+    model = pr.CoarseToFine(
+        **small_unet(), in_channels=1, out_channels=2, base_size=16, refiner={"base_channels": 2}
+    ).eval()
+    coarse, refiner = model.generators
+    assert sum(p.numel() for p in refiner.parameters()) < sum(
+        p.numel() for p in coarse.parameters()
+    )
+    assert [model.generator_for(level) for level in range(4)] == [coarse, *[refiner] * 3]
+    x = torch.randn(1, 1, 64, 48)
+    model.save_pretrained(tmp_path)
+    loaded = pr.CoarseToFine.from_pretrained(tmp_path).eval()
+    assert loaded.refiner == {"base_channels": 2}
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x))
+        with_coarse_only = model.with_settings(levels=1)(x)
+        torch.testing.assert_close(
+            with_coarse_only, coarse(torch.cat([x, x.new_zeros(1, 3, 64, 48)], 1))
+        )
+
+
+def test_refiner_needs_a_named_shared_generator():
+    with pytest.raises(ConfigurationError, match="refiner"):
+        pr.CoarseToFine(
+            pr.UNet(4, 2, base_channels=4, depth=1), in_channels=1, out_channels=2, refiner={}
+        )

@@ -58,6 +58,7 @@ def generator_weights(trainer):
         ["mixed_precision=bf16"],
         ["ema_decay=0.9", "gradient_accumulation_steps=2", "optim.scheduler=cosine"],
         ["data.cache_size=40", "scheme.crop_levels=true", "channels_last=true"],
+        ["model.refiner={base_channels: 2}", "scheme.crop_levels=true"],
     ],
     ids=[
         "unrolled",
@@ -71,6 +72,7 @@ def generator_weights(trainer):
         "bf16",
         "ema-accumulation",
         "cached-crops",
+        "coarse-and-refiner",
     ],
 )
 def test_three_steps_train(tmp_path, photo_folder, overrides):

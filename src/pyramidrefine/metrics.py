@@ -1,5 +1,5 @@
-"""Image-quality metrics: L1, SSIM, PSNR (torchmetrics), colourfulness, hue hits and a
-tile-seam index."""
+"""Image-quality metrics: L1, SSIM, PSNR (torchmetrics), colourfulness, hue hits, a
+tile-seam index, colour bleeding and colour on small saturated regions."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from torch.nn import functional as F
 
 from ._compat import import_torchvision
 from .errors import InvalidInputError
+
+_OPENING_SIDE = 9  # pixels of the opening's square where small_region_colour computes it
 
 
 def l1(prediction: torch.Tensor, target: torch.Tensor) -> float:
@@ -69,6 +71,97 @@ def hue_hits(
         relevant & (predicted_chroma > coloured) & (difference.abs() <= max_angle * torch.pi / 180)
     )
     return int(hits.sum()), int(relevant.sum())
+
+
+def colour_bleeding(
+    ab: torch.Tensor, L: torch.Tensor, *, flat: float = 0.5, edges: float = 0.1
+) -> float:
+    """How much the colour changes where the luminance does not, relative to where it does.
+
+    Over all pairs of horizontally or vertically neighbouring pixels: the mean chroma step
+    ``‖Δab‖`` across the ``flat`` fraction of pairs with the smallest luminance step ``|ΔL|``,
+    divided by the mean across the ``edges`` fraction with the largest. Low: the colour
+    changes at the objects' edges and stays put inside them; about 1: colour changes are
+    blind to the edges (blurred chroma bleeding across them). ``ab`` is ``B×2×H×W``, ``L``
+    ``B×1×H×W`` (any consistent units); ``nan`` when the colour is constant.
+    """
+    chroma_steps, luminance_steps = [], []
+    for dim in (-2, -1):
+        chroma_steps.append(torch.linalg.vector_norm(ab.float().diff(dim=dim), dim=1).flatten())
+        luminance_steps.append(L.float().diff(dim=dim).abs().flatten())
+    chroma, luminance = torch.cat(chroma_steps), torch.cat(luminance_steps)
+    if luminance.numel() < 2:
+        raise InvalidInputError("colour_bleeding needs an image of at least 2 pixels")
+    count = len(luminance)
+    inside = _mean_of_ranked(chroma, luminance, max(1, round(flat * count)))
+    across = _mean_of_ranked(chroma, -luminance, max(1, round(edges * count)))
+    return inside / across if across > 0 else float("nan")
+
+
+def _mean_of_ranked(values: torch.Tensor, keys: torch.Tensor, count: int) -> float:
+    """Mean of ``values`` at the ``count`` smallest ``keys``; keys tied at the cut-off
+    count with their mean (no arbitrary tie-break, no full sort)."""
+    cut = keys.kthvalue(count).values
+    below = keys < cut
+    tied = keys == cut
+    missing = count - int(below.sum())
+    total = values[below].sum() + missing * values[tied].mean()
+    return (total / count).item()
+
+
+def small_region_colour(
+    prediction_ab: torch.Tensor,
+    target_ab: torch.Tensor,
+    *,
+    saturated: float = 30.0,
+    width: float = 1 / 64,
+) -> tuple[float, float]:
+    """``(L1(ab), predicted ÷ true chroma)`` on the truth's small saturated regions.
+
+    Saturated pixels (true chroma above ``saturated``) belong to a small region when a
+    morphological opening with a square of ``width`` × the long side removes them: objects
+    and structures narrower than that (a red cup, a flower, a sign). Colour predicted at
+    low resolution and upsampled loses or smears exactly these. ``*_ab`` are ``B×2×H×W``
+    in CIE Lab units; ``(nan, nan)`` when the truth has no such pixels.
+    """
+    prediction_ab, target_ab = prediction_ab.float(), target_ab.float()
+    true_chroma = torch.linalg.vector_norm(target_ab, dim=1, keepdim=True)
+    small = small_saturated_regions(target_ab, saturated=saturated, width=width)
+    if not small.any():
+        return float("nan"), float("nan")
+    error = (prediction_ab - target_ab).abs().mean(dim=1, keepdim=True)[small].mean().item()
+    predicted_chroma = torch.linalg.vector_norm(prediction_ab, dim=1, keepdim=True)[small]
+    return error, (predicted_chroma.sum() / true_chroma[small].sum()).item()
+
+
+def small_saturated_regions(
+    ab: torch.Tensor, *, saturated: float = 30.0, width: float = 1 / 64
+) -> torch.Tensor:
+    """``B×1×H×W`` mask of the small saturated regions of ``ab`` (CIE Lab units), as
+    :func:`small_region_colour` defines them."""
+    mask = (torch.linalg.vector_norm(ab.float(), dim=1, keepdim=True) > saturated).float()
+    return (mask > 0) & ~_opening(mask, width)
+
+
+def _opening(mask: torch.Tensor, width: float) -> torch.Tensor:
+    """Where ``mask`` (``B×1×H×W`` of 0/1) survives an opening with a square of ``width`` ×
+    its long side. Computed where that square is :data:`_OPENING_SIDE` pixels (the mask
+    area-resized to that scale), then brought back to full size."""
+    height, width_px = mask.shape[-2:]
+    scale = min(1.0, _OPENING_SIDE / (width * max(height, width_px)))
+    small_size = (max(1, round(height * scale)), max(1, round(width_px * scale)))
+    coarse = (F.interpolate(mask, size=small_size, mode="area") > 0.5).float()
+    side = _OPENING_SIDE if scale < 1 else max(3, 2 * round(width * max(height, width_px) / 2) + 1)
+    opened = _dilate(_dilate(coarse.neg(), side).neg(), side)
+    if scale < 1:  # one coarse pixel more, so that large regions keep their full-size rims
+        opened = _dilate(opened, 3)
+    return F.interpolate(opened, size=(height, width_px), mode="nearest") > 0
+
+
+def _dilate(mask: torch.Tensor, side: int) -> torch.Tensor:
+    """Max over a ``side``² square centred on each pixel (separable; outside counts as -inf)."""
+    rows = F.max_pool2d(mask, (side, 1), stride=1, padding=(side // 2, 0))
+    return F.max_pool2d(rows, (1, side), stride=1, padding=(0, side // 2))
 
 
 def seam_index(image: torch.Tensor, rows: Sequence[int], cols: Sequence[int]) -> float:

@@ -74,6 +74,10 @@ class CoarseToFine(
             input (coarsest long side in ``(base_size/2, base_size]``). Default when
             ``levels`` is not given: 256.
         shared: one generator for every level (default) or one per level (needs ``levels``).
+        refiner: generator keyword arguments that differ for every level but the coarsest
+            (e.g. ``{"decoder_channels": [64, 32, 24, 16, 8]}``): a coarse generator plus one
+            refiner shared by the finer levels (pix2pixHD's global + local pattern). Needs
+            a generator given by name or factory; ``None``: one generator for all levels.
         tile: run levels whose height or width exceeds ``tile`` tile by tile.
         overlap: minimum overlap of neighbouring tiles, blended with a raised-cosine window.
         pad_multiple: side multiple the generator needs; read from the generator if omitted.
@@ -89,6 +93,7 @@ class CoarseToFine(
         levels: int | None = None,
         base_size: int | None = None,
         shared: bool = True,
+        refiner: dict[str, Any] | None = None,
         tile: int | None = None,
         overlap: int = 32,
         pad_multiple: int | None = None,
@@ -115,6 +120,7 @@ class CoarseToFine(
         self.overlap = overlap
         self.memory_budget: int | None = None
         self._bytes_per_pixel: dict[tuple, float] = {}
+        self.refiner = refiner
         self.generators = self._build_generators(generator, shared, generator_kwargs)
         self._generator_is_named = isinstance(generator, str)
         self.shared = len(self.generators) == 1 and shared
@@ -132,7 +138,17 @@ class CoarseToFine(
     def _build_generators(
         self, spec: GeneratorSpec, shared: bool, kwargs: dict[str, Any]
     ) -> nn.ModuleList:
-        if isinstance(spec, Sequence) and not isinstance(spec, str):
+        if self.refiner is not None:
+            if not shared or (isinstance(spec, nn.Module | Sequence) and not isinstance(spec, str)):
+                raise ConfigurationError(
+                    "refiner needs one generator given by name or factory (and shared=True): "
+                    "it builds the coarse generator and the refiner from it"
+                )
+            generators = [
+                self._build_generator(spec, kwargs),
+                self._build_generator(spec, kwargs | self.refiner),
+            ]
+        elif isinstance(spec, Sequence) and not isinstance(spec, str):
             generators = list(spec)
             if self.levels is None or len(generators) != self.levels:
                 raise ConfigurationError(
@@ -181,6 +197,8 @@ class CoarseToFine(
 
     def generator_for(self, level: int) -> nn.Module:
         """The generator that runs ``level``."""
+        if self.refiner is not None:
+            return self.generators[min(level, 1)]
         return self.generators[0 if self.shared else level]
 
     def num_levels(self, height: int, width: int) -> int:
@@ -375,7 +393,7 @@ class CoarseToFine(
         view._hub_mixin_config = {**self._hub_mixin_config, **saved}
         if view.levels is None and view.base_size is None:
             raise ConfigurationError("give levels or base_size")
-        if not view.shared and view.levels != len(view.generators):
+        if not view.shared and view.refiner is None and view.levels != len(view.generators):
             raise ConfigurationError(
                 f"this model has one generator per level ({len(view.generators)}); it cannot "
                 f"run with levels={view.levels}"

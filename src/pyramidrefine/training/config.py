@@ -20,7 +20,8 @@ class ModelConfig:
 
     ``init_from``: start from the weights of a model folder written by ``save_pretrained``
     (e.g. the shipped colorizer, to continue training it in a later session); its
-    architecture must be the one configured here.
+    architecture must be the one configured here. ``refiner``: generator keyword arguments
+    of a lighter generator for the finer levels (see ``CoarseToFine``).
     """
 
     generator: str = "unet"
@@ -28,6 +29,7 @@ class ModelConfig:
     levels: int | None = None
     base_size: int | None = 128
     shared: bool = True
+    refiner: dict[str, Any] | None = None
     init_from: str | None = None
 
 

@@ -108,7 +108,9 @@ class Trainer:
         self.config = config
         self.output_dir = Path(config.output_dir)
         self.checkpoint_dir = self.output_dir / "checkpoints"
-        find_unused = config.scheme.name == "per_level" and not config.model.shared
+        find_unused = config.scheme.name == "per_level" and (
+            not config.model.shared or config.model.refiner is not None
+        )
         self.accelerator = Accelerator(
             mixed_precision=config.mixed_precision,
             gradient_accumulation_steps=config.gradient_accumulation_steps,
@@ -153,6 +155,7 @@ class Trainer:
             levels=model_config.levels,
             base_size=None if model_config.levels else model_config.base_size,
             shared=model_config.shared,
+            refiner=model_config.refiner,
             **model_config.generator_kwargs,
         )
         if model_config.init_from:
