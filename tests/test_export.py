@@ -32,8 +32,9 @@ def _model(**settings) -> pr.CoarseToFine:
     [
         {"base_size": 24, "tile": 32, "overlap": 8},  # 3 levels, the finest two tiled
         {"levels": 2, "shared": False},  # one generator per level
+        {"base_size": 16, "refiner": {"base_channels": 2}},  # coarse + refiner, 3 levels
     ],
-    ids=["tiled", "per-level"],
+    ids=["tiled", "per-level", "coarse-and-refiner"],
 )
 def test_onnx_pyramid_matches_pytorch(tmp_path, settings):
     model = _model(**settings)

@@ -65,6 +65,7 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[Path]:
     config = {
         "format": format,
         "generators": names,
+        "refiner": model.refiner is not None,
         "in_channels": model.in_channels,
         "out_channels": model.out_channels,
         "levels": model.levels,

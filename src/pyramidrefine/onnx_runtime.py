@@ -55,6 +55,7 @@ class OnnxCoarseToFine:
         self.levels: int | None = config["levels"]
         self.base_size: int | None = config["base_size"]
         self.pad_multiple: int = config["pad_multiple"]
+        self.refiner: bool = config.get("refiner", False)  # generator 1 runs levels ≥ 1
         self.tile: int | None = config["tile"] if tile is None else (tile or None)
         self.overlap: int = config["overlap"] if overlap is None else overlap
         self.sessions = [
@@ -91,7 +92,7 @@ class OnnxCoarseToFine:
         else:
             flagged = np.concatenate([prior, np.ones((batch, 1, height, width), np.float32)], 1)
         inputs = np.concatenate([x, flagged], axis=1)
-        session = self.sessions[0 if len(self.sessions) == 1 else level]
+        session = self.sessions[self._generator_index(level)]
         if self.tile is None or max(height, width) <= self.tile:
             return self._run_padded(session, inputs)
         output = np.zeros((batch, self.out_channels, height, width), np.float32)
@@ -102,6 +103,11 @@ class OnnxCoarseToFine:
             output[..., rows, cols] += prediction * window
             weight_sum[..., rows, cols] += window
         return output / weight_sum
+
+    def _generator_index(self, level: int) -> int:
+        if self.refiner:
+            return min(level, 1)
+        return 0 if len(self.sessions) == 1 else level
 
     def _run_padded(self, session, x: np.ndarray) -> np.ndarray:
         height, width = x.shape[-2:]
