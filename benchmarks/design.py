@@ -20,25 +20,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import report
 from journal import Journal
 from run import image_files, run_child
 from tqdm import tqdm
 
 from pyramidrefine.atomic import write_text_atomic
 
+_MEASURED = ("seconds", "gflop", "peak_mb", "l1_ab", "ssim", "bleeding", "small_l1_ab")
 COLUMNS = [
     ("variant", "variant", "{}"),
     ("base_size", "coarsest", "{}"),
-    ("seconds", "time (s)", "{:.3g}"),
-    ("gflop", "GFLOP", "{:.3g}"),
-    ("peak_mb", "peak mem (MB)", "{:.0f}"),
-    ("l1_ab", "L1(ab) ↓", "{:.4f}"),
-    ("ssim", "SSIM ↑", "{:.4f}"),
+    *[column for column in report.COLUMNS if column[0] in _MEASURED],
     ("colourfulness_ratio", "colourfulness ÷ truth", "{:.2f}"),
-    ("bleeding", "bleeding ↓", "{:.3f}"),
-    ("small_l1_ab", "small-region L1(ab) ↓", "{:.4f}"),
-    ("small_chroma_ratio", "small-region chroma ÷ truth", "{:.2f}"),
-    ("seam_index", "seam index", "{:.3f}"),
+    *[column for column in report.COLUMNS if column[0] in ("small_chroma_ratio", "seam_index")],
 ]
 
 

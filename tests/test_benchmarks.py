@@ -156,30 +156,25 @@ def test_targets_compare_the_tiled_pyramid_with_baseline_and_low_res():
     assert "pyramid-tiled peak memory / baseline" not in checks  # only at 4096
 
 
-def test_design_benchmark_tabulates_every_variant(tmp_path):
+def test_design_benchmark_tabulates_every_variant(tmp_path, photo_folder):
     import torch
 
     import pyramidrefine as pr
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(1)
-    for i in range(2):
-        small = (rng.random((6, 8, 3)) * 255).astype(np.uint8)
-        Image.fromarray(small).resize((160, 120), Image.BICUBIC).save(photos / f"{i}.png")
     torch.manual_seed(0)
-    model = pr.CoarseToFine("unet", in_channels=1, out_channels=2, base_size=32, base_channels=4)
+    model = pr.CoarseToFine("unet", in_channels=1, out_channels=2, base_size=12, base_channels=4)
     model.save_pretrained(tmp_path / "model")
     out = tmp_path / "design"
     command = [
         sys.executable,
         str(ROOT / "benchmarks" / "design.py"),
-        f"--hires={photos}",
-        f"--variant=coarse-32={tmp_path / 'model'}",
-        f"--variant=coarse-64={tmp_path / 'model'}@64",
-        "--sizes=128",
-        "--tile=64",
-        "--overlap=16",
+        f"--hires={photo_folder}",
+        f"--variant=coarse-12={tmp_path / 'model'}",
+        f"--variant=coarse-24={tmp_path / 'model'}@24",
+        "--sizes=48",
+        "--max-images=2",
+        "--tile=32",
+        "--overlap=8",
         "--threads=1",
         f"--out={out}",
     ]
@@ -188,11 +183,11 @@ def test_design_benchmark_tabulates_every_variant(tmp_path):
     subprocess.run(command, check=True, env=env, capture_output=True, timeout=300)
     rows = json.loads((out / "design.json").read_text())
     assert [(r["variant"], r["base_size"], r["status"]) for r in rows] == [
-        ("coarse-32", "model's", "ok"),
-        ("coarse-64", 64, "ok"),
+        ("coarse-12", "model's", "ok"),
+        ("coarse-24", 24, "ok"),
     ]
     assert rows[0]["gflop"] != rows[1]["gflop"]  # another coarsest size: other levels
-    assert "| coarse-64 | 64 |" in (out / "design.md").read_text()
+    assert "| coarse-24 | 24 |" in (out / "design.md").read_text()
 
 
 def test_data_photos_stop_at_data_max_size_while_native_photos_go_on(tmp_path):
