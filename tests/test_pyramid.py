@@ -209,3 +209,19 @@ def test_refiner_needs_a_named_shared_generator():
         pr.CoarseToFine(
             pr.UNet(4, 2, base_channels=4, depth=1), in_channels=1, out_channels=2, refiner={}
         )
+
+
+def test_max_levels_caps_the_pyramid_with_a_larger_coarsest_level(tmp_path):
+    model = pr.CoarseToFine(
+        **small_unet(), in_channels=1, out_channels=2, base_size=16, max_levels=3
+    ).eval()
+    assert model.level_sizes(64, 48) == [(16, 12), (32, 24), (64, 48)]  # 3 levels anyway
+    assert model.level_sizes(256, 192) == [(64, 48), (128, 96), (256, 192)]  # not 5
+    assert len(model.forward_levels(torch.randn(1, 1, 256, 192))) == 3
+    model.save_pretrained(tmp_path)
+    assert pr.CoarseToFine.from_pretrained(tmp_path).max_levels == 3
+    explicit = model.with_settings(base_size=16)  # an explicit coarsest size is exactly that
+    assert len(explicit.level_sizes(256, 192)) == 5
+    assert len(model.with_settings(base_size=16, max_levels=4).level_sizes(256, 192)) == 4
+    with pytest.raises(ConfigurationError, match="max_levels"):
+        pr.CoarseToFine(**small_unet(), in_channels=1, out_channels=2, max_levels=0)

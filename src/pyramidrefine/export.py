@@ -70,6 +70,7 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[Path]:
         "out_channels": model.out_channels,
         "levels": model.levels,
         "base_size": model.base_size,
+        "max_levels": model.max_levels,
         "tile": model.tile,
         "overlap": model.overlap,
         "pad_multiple": model.pad_multiple,

@@ -13,19 +13,32 @@ import numpy as np
 Size = tuple[int, int]
 
 
-def num_levels(height: int, width: int, levels: int | None, base_size: int | None) -> int:
-    """``levels`` if fixed, else the count that brings the long side to ``<= base_size``."""
+def num_levels(
+    height: int,
+    width: int,
+    levels: int | None,
+    base_size: int | None,
+    max_levels: int | None = None,
+) -> int:
+    """``levels`` if fixed, else the count that brings the long side to ``<= base_size``,
+    at most ``max_levels`` (then the coarsest level is larger than ``base_size``)."""
     if levels is not None:
         return levels
     count, long_side = 1, max(height, width)
-    while long_side / 2 ** (count - 1) > base_size:
+    while long_side / 2 ** (count - 1) > base_size and count != max_levels:
         count += 1
     return count
 
 
-def level_sizes(height: int, width: int, levels: int | None, base_size: int | None) -> list[Size]:
+def level_sizes(
+    height: int,
+    width: int,
+    levels: int | None,
+    base_size: int | None,
+    max_levels: int | None = None,
+) -> list[Size]:
     """(height, width) of every level, coarsest first; the last is the input's size."""
-    count = num_levels(height, width, levels, base_size)
+    count = num_levels(height, width, levels, base_size, max_levels)
     return [
         (max(1, round(height / 2**scale)), max(1, round(width / 2**scale)))
         for scale in range(count - 1, -1, -1)

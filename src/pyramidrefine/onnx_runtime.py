@@ -54,6 +54,7 @@ class OnnxCoarseToFine:
         self.out_channels: int = config["out_channels"]
         self.levels: int | None = config["levels"]
         self.base_size: int | None = config["base_size"]
+        self.max_levels: int | None = config.get("max_levels")
         self.pad_multiple: int = config["pad_multiple"]
         self.refiner: bool = config.get("refiner", False)  # generator 1 runs levels ≥ 1
         self.tile: int | None = config["tile"] if tile is None else (tile or None)
@@ -78,7 +79,7 @@ class OnnxCoarseToFine:
             )
         x = x.astype(np.float32, copy=False)
         predictions: list[np.ndarray] = []
-        sizes = geometry.level_sizes(*x.shape[-2:], self.levels, self.base_size)
+        sizes = geometry.level_sizes(*x.shape[-2:], self.levels, self.base_size, self.max_levels)
         for level, size in enumerate(sizes):
             prior = resize(predictions[-1], size) if predictions else None
             predictions.append(self.run_level(level, resize(x, size), prior))

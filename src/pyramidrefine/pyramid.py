@@ -73,6 +73,9 @@ class CoarseToFine(
         base_size: long side of the coarsest level; the number of levels then follows the
             input (coarsest long side in ``(base_size/2, base_size]``). Default when
             ``levels`` is not given: 256.
+        max_levels: with ``base_size``, run at most this many levels: larger inputs get a
+            larger coarsest level (a model trained on few levels over-colours when its
+            refinement repeats too often). ``None``: no limit.
         shared: one generator for every level (default) or one per level (needs ``levels``).
         refiner: generator keyword arguments that differ for every level but the coarsest
             (e.g. ``{"decoder_channels": [64, 32, 24, 16, 8]}``): a coarse generator plus one
@@ -92,6 +95,7 @@ class CoarseToFine(
         out_channels: int,
         levels: int | None = None,
         base_size: int | None = None,
+        max_levels: int | None = None,
         shared: bool = True,
         refiner: dict[str, Any] | None = None,
         tile: int | None = None,
@@ -106,6 +110,8 @@ class CoarseToFine(
             raise ConfigurationError(f"levels must be at least 1, got {levels}")
         if base_size is not None and base_size < 1:
             raise ConfigurationError(f"base_size must be at least 1, got {base_size}")
+        if max_levels is not None and max_levels < 1:
+            raise ConfigurationError(f"max_levels must be at least 1, got {max_levels}")
         if tile is not None and not 0 <= overlap < tile:
             raise ConfigurationError(
                 f"need 0 <= overlap < tile, got tile={tile}, overlap={overlap}"
@@ -116,6 +122,7 @@ class CoarseToFine(
         self.out_channels = out_channels
         self.levels = levels
         self.base_size = None if levels is not None else (base_size or 256)
+        self.max_levels = max_levels
         self.tile = tile
         self.overlap = overlap
         self.memory_budget: int | None = None
@@ -203,11 +210,11 @@ class CoarseToFine(
 
     def num_levels(self, height: int, width: int) -> int:
         """Number of levels used for an input of this size."""
-        return geometry.num_levels(height, width, self.levels, self.base_size)
+        return geometry.num_levels(height, width, self.levels, self.base_size, self.max_levels)
 
     def level_sizes(self, height: int, width: int) -> list[Size]:
         """(height, width) of every level, coarsest first; the last is the input's size."""
-        return geometry.level_sizes(height, width, self.levels, self.base_size)
+        return geometry.level_sizes(height, width, self.levels, self.base_size, self.max_levels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Predict ``B×out_channels×H×W`` for an input ``B×in_channels×H×W`` of any size."""
@@ -363,7 +370,8 @@ class CoarseToFine(
             raise InvalidInputError(f"empty input of shape {tuple(x.shape)}")
 
     def with_settings(self, **settings: Any) -> CoarseToFine:
-        """A view with other ``levels``/``base_size``/``tile``/``overlap``/``memory_budget``.
+        """A view with other ``levels``/``base_size``/``max_levels``/``tile``/``overlap``/
+        ``memory_budget``.
 
         Same weights. E.g. ``model.with_settings(levels=1)`` is the full-resolution baseline,
         ``model.with_settings(levels=1, tile=256)`` the patchwise method of a pyramid model
@@ -371,11 +379,11 @@ class CoarseToFine(
         ``None``: unbounded; for inference, see :meth:`tile_plan`). The memory budget
         belongs to a machine, not to a model: ``save_pretrained`` does not record it.
         """
-        unknown = set(settings) - {"levels", "base_size", "tile", "overlap", "memory_budget"}
+        known = {"levels", "base_size", "max_levels", "tile", "overlap", "memory_budget"}
+        unknown = set(settings) - known
         if unknown:
             raise ConfigurationError(
-                "with_settings takes levels, base_size, tile, overlap, memory_budget; got "
-                f"{sorted(unknown)}"
+                f"with_settings takes {', '.join(sorted(known))}; got {sorted(unknown)}"
             )
         budget = settings.get("memory_budget")
         if budget is not None and (not isinstance(budget, int) or budget < 1):
@@ -386,6 +394,8 @@ class CoarseToFine(
             settings["base_size"] = None
         if "base_size" in settings and "levels" not in settings:
             settings["levels"] = None
+        if "base_size" in settings and "max_levels" not in settings:
+            settings["max_levels"] = None  # an explicit coarsest size is exactly that
         view = copy.copy(self)
         view._modules = dict(self._modules)  # same generator modules, own attributes
         view.__dict__.update(settings)
