@@ -45,6 +45,14 @@ def level_sizes(
     ]
 
 
+def generator_index(level: int, count: int, *, refiner: bool) -> int:
+    """Which of ``count`` generators runs ``level``: the only one, the coarse one at level 0
+    and the refiner above (``refiner``), or one per level."""
+    if refiner:
+        return min(level, 1)
+    return 0 if count == 1 else level
+
+
 def padding(height: int, width: int, multiple: int, min_size: int = 1) -> tuple[int, int, str]:
     """Bottom and right padding to multiples of ``multiple`` (``>= min_size``), and its mode.
 

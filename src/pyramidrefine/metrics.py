@@ -85,10 +85,11 @@ def colour_bleeding(
     blind to the edges (blurred chroma bleeding across them). ``ab`` is ``B×2×H×W``, ``L``
     ``B×1×H×W`` (any consistent units); ``nan`` when the colour is constant.
     """
+    ab, L = ab.float(), L.float()
     chroma_steps, luminance_steps = [], []
     for dim in (-2, -1):
-        chroma_steps.append(torch.linalg.vector_norm(ab.float().diff(dim=dim), dim=1).flatten())
-        luminance_steps.append(L.float().diff(dim=dim).abs().flatten())
+        chroma_steps.append(torch.linalg.vector_norm(ab.diff(dim=dim), dim=1).flatten())
+        luminance_steps.append(L.diff(dim=dim).abs().flatten())
     chroma, luminance = torch.cat(chroma_steps), torch.cat(luminance_steps)
     if luminance.numel() < 2:
         raise InvalidInputError("colour_bleeding needs an image of at least 2 pixels")
@@ -126,7 +127,7 @@ def small_region_colour(
     """
     prediction_ab, target_ab = prediction_ab.float(), target_ab.float()
     true_chroma = torch.linalg.vector_norm(target_ab, dim=1, keepdim=True)
-    small = small_saturated_regions(target_ab, saturated=saturated, width=width)
+    small = _small_and_saturated(true_chroma, saturated, width)
     if not small.any():
         return float("nan"), float("nan")
     error = (prediction_ab - target_ab).abs().mean(dim=1, keepdim=True)[small].mean().item()
@@ -139,7 +140,12 @@ def small_saturated_regions(
 ) -> torch.Tensor:
     """``B×1×H×W`` mask of the small saturated regions of ``ab`` (CIE Lab units), as
     :func:`small_region_colour` defines them."""
-    mask = (torch.linalg.vector_norm(ab.float(), dim=1, keepdim=True) > saturated).float()
+    chroma = torch.linalg.vector_norm(ab.float(), dim=1, keepdim=True)
+    return _small_and_saturated(chroma, saturated, width)
+
+
+def _small_and_saturated(chroma: torch.Tensor, saturated: float, width: float) -> torch.Tensor:
+    mask = (chroma > saturated).float()
     return (mask > 0) & ~_opening(mask, width)
 
 

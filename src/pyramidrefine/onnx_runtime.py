@@ -93,7 +93,9 @@ class OnnxCoarseToFine:
         else:
             flagged = np.concatenate([prior, np.ones((batch, 1, height, width), np.float32)], 1)
         inputs = np.concatenate([x, flagged], axis=1)
-        session = self.sessions[self._generator_index(level)]
+        session = self.sessions[
+            geometry.generator_index(level, len(self.sessions), refiner=self.refiner)
+        ]
         if self.tile is None or max(height, width) <= self.tile:
             return self._run_padded(session, inputs)
         output = np.zeros((batch, self.out_channels, height, width), np.float32)
@@ -104,11 +106,6 @@ class OnnxCoarseToFine:
             output[..., rows, cols] += prediction * window
             weight_sum[..., rows, cols] += window
         return output / weight_sum
-
-    def _generator_index(self, level: int) -> int:
-        if self.refiner:
-            return min(level, 1)
-        return 0 if len(self.sessions) == 1 else level
 
     def _run_padded(self, session, x: np.ndarray) -> np.ndarray:
         height, width = x.shape[-2:]

@@ -204,9 +204,10 @@ class CoarseToFine(
 
     def generator_for(self, level: int) -> nn.Module:
         """The generator that runs ``level``."""
-        if self.refiner is not None:
-            return self.generators[min(level, 1)]
-        return self.generators[0 if self.shared else level]
+        index = geometry.generator_index(
+            level, len(self.generators), refiner=self.refiner is not None
+        )
+        return self.generators[index]
 
     def num_levels(self, height: int, width: int) -> int:
         """Number of levels used for an input of this size."""
