@@ -11,8 +11,8 @@ import textwrap
 from pathlib import Path
 
 from . import __version__, colorize_cli
+from .arguments import non_negative, positive
 from .atomic import write_text_atomic
-from .colorize_cli import _non_negative, _positive
 from .demo import cli as demo_cli
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
@@ -159,7 +159,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument(
         "--max-images",
-        type=_positive,
+        type=positive,
         default=None,
         metavar="N",
         help="evaluate the first N usable photos in the source's order (default: all)",
@@ -171,7 +171,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument(
         "--max-side",
-        type=_positive,
+        type=positive,
         default=None,
         metavar="PIXELS",
         help="scale photos down to this long side first (default: native size)",
@@ -216,14 +216,14 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     )
     export.add_argument(
         "--tile",
-        type=_positive,
+        type=positive,
         metavar="PIXELS",
         help="written to pyramid.json: run levels larger than this tile by tile "
         "(default: the model's, usually none)",
     )
     export.add_argument(
         "--overlap",
-        type=_non_negative,
+        type=non_negative,
         metavar="PIXELS",
         help="written to pyramid.json: minimum overlap of neighbouring tiles, less than "
         "--tile (default: the model's)",

@@ -5,20 +5,26 @@ from __future__ import annotations
 import argparse
 import glob
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image
 from tqdm import tqdm
 
+from .arguments import memory_size, non_negative, positive
 from .atomic import atomic_path
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
-from .hardware import PRECISIONS, MemoryBudget, parse_memory_size
+from .hardware import PRECISIONS
 from .images import read_image
 from .inference import Colorizer
 from .methods import METHODS
+
+if TYPE_CHECKING:
+    from accelerate import PartialState
 
 DESCRIPTION = """\
 Colour black-and-white photos. Each output has its input's size and exactly its
@@ -102,17 +108,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--tile",
-        type=_positive,
+        type=positive,
         help="tile size of pyramid-tiled (default 512) and patchwise (default the base size)",
     )
     parser.add_argument(
         "--overlap",
-        type=_non_negative,
+        type=non_negative,
         help="minimum overlap of neighbouring tiles (default 64, at most a quarter of the tile)",
     )
     parser.add_argument(
         "--base-size",
-        type=_positive,
+        type=positive,
         help="long side of the coarsest pyramid level, and the working size of the lowres "
         "methods (default: the model's, else 256)",
     )
@@ -133,7 +139,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--memory-budget",
-        type=_memory_size,
+        type=memory_size,
         default="auto",
         metavar="SIZE",
         help="memory one image may use, e.g. 800M or 2G; levels that would not fit run tile "
@@ -144,24 +150,43 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Colour every file named by ``args``; returns the exit code."""
-    from accelerate import PartialState
-
-    if args.device is not None:
-        resolve_device(args.device)  # a one-line error for a device this machine lacks
-    use_cpu = not torch.cuda.is_available() or (args.device or "").startswith("cpu")
-    state = PartialState(cpu=use_cpu)  # cpu=True: several CPU processes share out the files
-    device = args.device or str(state.device)
+    state = start_processes(args.device)
     colorizer = Colorizer(
         args.model,
         method=args.method,
         tile=args.tile,
         overlap=args.overlap,
         base_size=args.base_size,
-        device=device,
+        device=args.device or str(state.device),
         precision=args.precision,
         memory_budget=args.memory_budget,
     )
-    _make_folder(args.out)
+    return process_files(args, colorizer, state, done="coloured")
+
+
+def start_processes(device: str | None) -> PartialState:
+    """Accelerate's state: this process's rank and device (one process without a launcher)."""
+    from accelerate import PartialState
+
+    if device is not None:
+        resolve_device(device)  # a one-line error for a device this machine lacks
+    use_cpu = not torch.cuda.is_available() or (device or "").startswith("cpu")
+    return PartialState(cpu=use_cpu)  # cpu=True: several CPU processes share out the files
+
+
+def process_files(
+    args: argparse.Namespace,
+    pipeline: Callable[[Image.Image], Image.Image],
+    state: PartialState,
+    *,
+    done: str,
+) -> int:
+    """Run ``pipeline`` over the files ``args`` name (``paths``, ``out``, ``suffix``,
+    ``format``, ``overwrite``), shared between processes; returns the exit code.
+
+    Prints each problem on stderr and one summary line, ``N <done>, ... failed``.
+    """
+    make_folder(args.out)
     files, problems = expand_paths(args.paths)
     jobs, clashes, skipped = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
     state.wait_for_everyone()  # every process plans the same jobs before any is written
@@ -170,20 +195,20 @@ def run(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     for job in skipped if state.is_main_process else []:
         print(f"{job.target}: skipped (exists)")
-    coloured = failed = 0
+    written = failed = 0
     with state.split_between_processes(jobs) as mine:
         for job in tqdm(mine, unit="image", disable=not (state.is_local_main_process and jobs)):
             try:
-                colour_file(colorizer, job)
-                coloured += 1
+                process_file(pipeline, job)
+                written += 1
             except FILE_ERRORS as error:
-                tqdm.write(_problem(job.source, error), file=sys.stderr)
+                tqdm.write(problem_line(job.source, error), file=sys.stderr)
                 failed += 1
     failed += len(problems)
     prefix = f"process {state.process_index}: " if state.num_processes > 1 else ""
     skips = f"{len(skipped)} skipped (exists), " if skipped and state.is_main_process else ""
     hint = " (--overwrite replaces existing outputs)" if skips else ""
-    print(f"{prefix}{coloured} coloured, {skips}{failed} failed{hint}")
+    print(f"{prefix}{written} {done}, {skips}{failed} failed{hint}")
     return 1 if failed else 0
 
 
@@ -241,11 +266,11 @@ def plan_outputs(
     return jobs, problems, skipped
 
 
-def colour_file(colorizer: Colorizer, job: Job) -> None:
-    """Read, colour and atomically write one file."""
-    coloured = colorizer(read_image(job.source))
+def process_file(pipeline: Callable[[Image.Image], Image.Image], job: Job) -> None:
+    """Read one file, run ``pipeline`` on it and write the result atomically."""
+    result = pipeline(read_image(job.source))
     with atomic_path(job.target) as temporary:
-        save_image(coloured, temporary)
+        save_image(result, temporary)
 
 
 def save_image(image: Image.Image, path: Path) -> None:
@@ -267,7 +292,8 @@ def _output_suffix(source: Path, image_format: str | None) -> str:
     return source.suffix if source.suffix.lower() in KEPT_SUFFIXES else ".png"
 
 
-def _make_folder(folder: Path) -> None:
+def make_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents), or a one-line error."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -276,34 +302,7 @@ def _make_folder(folder: Path) -> None:
         ) from None
 
 
-def _problem(path: Path, error: BaseException) -> str:
+def problem_line(path: Path, error: BaseException) -> str:
+    """``path: problem`` for a file that failed, without repeating the path."""
     message = str(error) or type(error).__name__
     return f"{path}: {message.removeprefix(f'{path}: ')}"
-
-
-def _positive(text: str) -> int:
-    value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = _integer(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
-def _memory_size(text: str) -> MemoryBudget:
-    try:
-        return parse_memory_size(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _integer(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None

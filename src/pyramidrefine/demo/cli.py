@@ -8,7 +8,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from ..colorize_cli import _memory_size, _positive
+from ..arguments import memory_size, positive
 from ..devices import resolve_device
 from ..hardware import PRECISIONS
 from ..pretrained import load_colorizer
@@ -52,7 +52,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--memory-budget",
-        type=_memory_size,
+        type=memory_size,
         default="auto",
         metavar="SIZE",
         help="as for colorize: memory one photo may use, e.g. 800M, 2G, auto or none; levels "
@@ -60,7 +60,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max-side",
-        type=_positive,
+        type=positive,
         default=DEFAULT_MAX_SIDE,
         metavar="PIXELS",
         help="larger photos are scaled down to this long side first, with a note on the page; "
@@ -71,7 +71,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         default="127.0.0.1",
         help="address to serve on; 0.0.0.0 opens the page to other machines (default: %(default)s)",
     )
-    parser.add_argument("--port", type=_positive, help="port (default: 7860, or the next free one)")
+    parser.add_argument("--port", type=positive, help="port (default: 7860, or the next free one)")
     parser.add_argument(
         "--share",
         action="store_true",

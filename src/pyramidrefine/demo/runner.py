@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from ..colorize_cli import _problem, save_image
+from .. import colorize_cli
 from ..hardware import MemoryBudget, Precision, resolve_precision
 from ..images import read_image
 from ..inference import Colorizer
@@ -122,7 +122,7 @@ class DemoRunner:
         """Write ``outcome`` as a full-resolution PNG in a new folder under ``outputs``."""
         folder = Path(tempfile.mkdtemp(dir=self.outputs))
         path = folder / f"{Path(photo.name).stem}_{outcome.method}.png"
-        save_image(outcome.image, path)
+        colorize_cli.save_image(outcome.image, path)
         return path
 
     def warm_up(self) -> None:
@@ -132,7 +132,7 @@ class DemoRunner:
 
 def problem_line(path: Path, error: BaseException) -> str:
     """The CLI's one-line report of ``error`` for the upload at ``path``, by its file name."""
-    return _problem(path, error).replace(str(path), path.name)
+    return colorize_cli.problem_line(path, error).replace(str(path), path.name)
 
 
 def zoom(
