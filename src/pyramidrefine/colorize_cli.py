@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .arguments import memory_size, non_negative, positive
-from .atomic import atomic_path
+from .atomic import atomic_path, ensure_writable_folder, remove_stale_temporaries
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
 from .hardware import PRECISIONS
@@ -60,6 +61,7 @@ JPEG_SUFFIXES = (".jpg", ".jpeg")
 KEPT_SUFFIXES = (".png", *JPEG_SUFFIXES)
 JPEG_QUALITY = 95
 FILE_ERRORS = (PyramidRefineError, OSError, MemoryError, Image.DecompressionBombError)
+INTERRUPTED = 130  # the exit code of a run stopped by Ctrl+C (128 + SIGINT), as shells use
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         epilog=METHODS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_file_arguments(parser, suffix="_color")
+    add_method_arguments(parser)
+    parser.add_argument(
+        "--model",
+        metavar="DIR_OR_HUB_ID",
+        help="folder written by save_pretrained or a Hugging Face Hub id "
+        "(default: the colorizer shipped with pyramidrefine)",
+    )
+    add_device_arguments(parser)
+
+
+def add_file_arguments(parser: argparse.ArgumentParser, *, suffix: str) -> None:
+    """PATH..., --out, --format, --suffix (default ``suffix``) and --overwrite."""
     parser.add_argument(
         "paths",
         nargs="+",
@@ -94,11 +109,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="output format; default: the input's (PNG or JPEG; other formats give PNG)",
     )
     parser.add_argument(
-        "--suffix", default="_color", help="added to each input's stem (default: %(default)s)"
+        "--suffix", default=suffix, help="added to each input's stem (default: %(default)s)"
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that already exist"
     )
+
+
+def add_method_arguments(parser: argparse.ArgumentParser) -> None:
+    """--method, --tile, --overlap and --base-size."""
     parser.add_argument(
         "--method",
         choices=METHODS,
@@ -122,12 +141,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="long side of the coarsest pyramid level, and the working size of the lowres "
         "methods (default: the model's, else 256)",
     )
-    parser.add_argument(
-        "--model",
-        metavar="DIR_OR_HUB_ID",
-        help="folder written by save_pretrained or a Hugging Face Hub id "
-        "(default: the colorizer shipped with pyramidrefine)",
-    )
+
+
+def add_device_arguments(parser: argparse.ArgumentParser) -> None:
+    """--device, --precision and --memory-budget."""
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument(
         "--precision",
@@ -184,9 +201,15 @@ def process_files(
     """Run ``pipeline`` over the files ``args`` name (``paths``, ``out``, ``suffix``,
     ``format``, ``overwrite``), shared between processes; returns the exit code.
 
-    Prints each problem on stderr and one summary line, ``N <done>, ... failed``.
+    Prints each problem on stderr and one summary line, ``N <done>, ... failed``. The
+    output folder is checked (created, writable) before any file is read, and the
+    temporaries of a killed run are removed from it. Ctrl+C stops after the summary of
+    what was done so far, with exit code 130.
     """
-    make_folder(args.out)
+    check_suffix(args.suffix)
+    ensure_writable_folder(args.out)
+    if state.is_main_process:
+        remove_stale_temporaries(args.out)
     files, problems = expand_paths(args.paths)
     jobs, clashes, skipped = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
     state.wait_for_everyone()  # every process plans the same jobs before any is written
@@ -196,20 +219,39 @@ def process_files(
     for job in skipped if state.is_main_process else []:
         print(f"{job.target}: skipped (exists)")
     written = failed = 0
+    interrupted = False
     with state.split_between_processes(jobs) as mine:
-        for job in tqdm(mine, unit="image", disable=not (state.is_local_main_process and jobs)):
-            try:
-                process_file(pipeline, job)
-                written += 1
-            except FILE_ERRORS as error:
-                tqdm.write(problem_line(job.source, error), file=sys.stderr)
-                failed += 1
+        try:
+            progress = not (state.is_local_main_process and jobs)
+            for job in tqdm(mine, unit="image", disable=progress):
+                try:
+                    process_file(pipeline, job)
+                    written += 1
+                except FILE_ERRORS as error:
+                    tqdm.write(problem_line(job.source, error), file=sys.stderr)
+                    failed += 1
+        except KeyboardInterrupt:
+            interrupted = True
+    stopped = f", {len(mine) - written - failed} not done (interrupted)" if interrupted else ""
     failed += len(problems)
     prefix = f"process {state.process_index}: " if state.num_processes > 1 else ""
     skips = f"{len(skipped)} skipped (exists), " if skipped and state.is_main_process else ""
     hint = " (--overwrite replaces existing outputs)" if skips else ""
-    print(f"{prefix}{written} {done}, {skips}{failed} failed{hint}")
+    print(f"{prefix}{written} {done}, {skips}{failed} failed{stopped}{hint}")
+    if interrupted:
+        return INTERRUPTED
     return 1 if failed else 0
+
+
+def check_suffix(suffix: str) -> None:
+    """Refuse a ``--suffix`` that would put outputs outside ``--out`` (a path separator or
+    ``..``) or that no file name can hold."""
+    separators = {"/", os.sep, os.altsep or "/", "\0"}
+    if any(char in suffix for char in separators) or ".." in suffix:
+        raise ConfigurationError(
+            f"--suffix {suffix!r}: must not hold a path separator or '..' (outputs stay in "
+            "--out); give a plain suffix such as _color"
+        )
 
 
 def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
@@ -290,16 +332,6 @@ def _output_suffix(source: Path, image_format: str | None) -> str:
     if image_format is not None:
         return f".{image_format}"
     return source.suffix if source.suffix.lower() in KEPT_SUFFIXES else ".png"
-
-
-def make_folder(folder: Path) -> None:
-    """Create ``folder`` (and its parents), or a one-line error."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConfigurationError(
-            f"{folder}: cannot create the output folder ({error.strerror})"
-        ) from None
 
 
 def problem_line(path: Path, error: BaseException) -> str:
