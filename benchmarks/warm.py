@@ -4,14 +4,11 @@ The first FLOP count imports ``torch._dynamo`` and the first SSIM/PSNR torchmetr
 torchvision; loaded here once, no forked measurement spends seconds importing them.
 """
 
-from pyramidrefine._compat import import_torchvision
-
 
 def load() -> None:
     """Import the lazily loaded modules."""
     import torch._dynamo  # noqa: F401
 
-    import_torchvision()  # before torchmetrics' image metrics, which import torchvision
     from torchmetrics.functional import image  # noqa: F401
 
 

@@ -12,7 +12,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._compat import import_torchvision
 from .generators.local_weights import imagenet_model
 
 FEATURE_NAME = "fd_effnet_lite0"
@@ -44,7 +43,6 @@ class FeatureFrechetDistance:
     """Accumulate real and generated images; ``compute()`` gives the Fréchet distance."""
 
     def __init__(self) -> None:
-        import_torchvision()  # torchmetrics' image package imports torchvision
         from torchmetrics.image.fid import FrechetInceptionDistance
 
         self.metric = FrechetInceptionDistance(feature=EfficientNetLiteFeatures(), normalize=True)

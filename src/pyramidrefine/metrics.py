@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import torch
 from torch.nn import functional as F
 
-from ._compat import import_torchvision
 from .errors import InvalidInputError
 
 _OPENING_SIDE = 9  # pixels of the opening's square where small_region_colour computes it
@@ -227,7 +226,6 @@ def _check_pair(prediction: torch.Tensor, target: torch.Tensor) -> tuple[torch.T
 
 
 def _torchmetrics_image():
-    import_torchvision()  # torchmetrics' image package imports torchvision
     from torchmetrics.functional import image
 
     return image

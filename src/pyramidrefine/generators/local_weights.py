@@ -16,7 +16,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .._compat import import_torchvision
 from ..errors import ConfigurationError
 
 # smp encoder name -> (timm model name, package module holding the weights)
@@ -55,7 +54,6 @@ def imagenet_model(encoder_name: str) -> nn.Module:
 
     The state dict is loaded with ``weights_only=True`` and strictly, by key order.
     """
-    import_torchvision()  # timm imports torchvision
     import timm
 
     timm_name, _ = LOCAL_IMAGENET_ENCODERS[encoder_name]

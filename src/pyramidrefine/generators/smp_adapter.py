@@ -6,7 +6,6 @@ from typing import Any
 
 from torch import nn
 
-from .._compat import import_torchvision
 from ..registry import register_generator
 from .local_weights import has_local_weights, load_imagenet_encoder
 
@@ -27,7 +26,6 @@ def smp_generator(
     installed extra ``pyramidrefine[pretrained]``, offline; with other encoders smp
     downloads them. Extra keyword arguments go to smp unchanged.
     """
-    import_torchvision()  # smp imports timm, which imports torchvision
     import segmentation_models_pytorch as smp
 
     local = encoder_weights == "imagenet" and has_local_weights(encoder_name)
