@@ -8,7 +8,6 @@ torchvision; loaded here once, no forked measurement spends seconds importing th
 def load() -> None:
     """Import the lazily loaded modules."""
     import torch._dynamo  # noqa: F401
-
     from torchmetrics.functional import image  # noqa: F401
 
 
