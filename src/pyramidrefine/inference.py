@@ -1,10 +1,11 @@
-"""``colorize``: greyscale (or colour) pictures in, coloured pictures out, any input kind."""
+"""``colorize`` and ``predict``: pictures in, a model's task's pictures out, any input kind."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,9 +16,10 @@ from .errors import ConfigurationError
 from .hardware import MemoryBudget, Precision, resolve_memory_budget, resolve_precision
 from .images import ImageLike, from_tensor, to_tensor
 from .methods import apply_method
-from .pretrained import load_colorizer
+from .pretrained import load_model, model_task
 from .pyramid import CoarseToFine
-from .tasks import ColorizationTask
+from .registry import create_task
+from .tasks import ColorizationTask, Task
 
 ModelLike = CoarseToFine | str | os.PathLike | None
 # Colour conversions (L from RGB, RGB from Lab with the gamut fit) need up to about 130
@@ -27,18 +29,25 @@ COLOUR_BYTES_PER_PIXEL = 160
 COLOUR_BAND_BYTES = 256 * 1024**2
 
 
-class Colorizer:
-    """A colorizer, an inference method, a device and a precision, ready for many images.
+class Pipeline:
+    """A model and its task, an inference method, a device and a precision, for many images.
 
-    Arguments as for :func:`colorize`; they are checked (and the model loaded) once here,
-    and ``precision`` and ``memory_budget`` resolved (attributes ``precision``: fp32 or
-    bf16, ``memory_budget``: bytes or ``None``).
+    Photos go in (any :data:`~pyramidrefine.images.ImageLike`), the task's rendering of the
+    model's output comes out, in the kind given. ``model`` is a ``CoarseToFine``, or a name
+    (:func:`~pyramidrefine.pretrained.list_models`), folder or Hub id for
+    :func:`~pyramidrefine.pretrained.load_model`. ``task`` is a :class:`Task` or a
+    registered name; default: the one the model was trained on
+    (:func:`~pyramidrefine.pretrained.model_task`; a ``CoarseToFine`` given as an object:
+    colorization). The other arguments are those of :func:`colorize`; they are checked
+    (and the model loaded) once here, and ``precision`` and ``memory_budget`` resolved
+    (attributes ``precision``: fp32 or bf16, ``memory_budget``: bytes or ``None``).
     """
 
     def __init__(
         self,
-        model: ModelLike = None,
+        model: CoarseToFine | str | os.PathLike = "default",
         *,
+        task: Task | str | None = None,
         method: str = "pyramid",
         tile: int | None = None,
         overlap: int | None = None,
@@ -47,17 +56,13 @@ class Colorizer:
         precision: Precision = "auto",
         memory_budget: MemoryBudget = "auto",
     ) -> None:
+        if not isinstance(task, Task):
+            named = task is not None or isinstance(model, CoarseToFine)
+            task = create_task(task or "colorization") if named else model_task(model)
         if not isinstance(model, CoarseToFine):
-            model = load_colorizer(model)
-        self.task = ColorizationTask()
-        if (model.in_channels, model.out_channels) != (
-            self.task.in_channels,
-            self.task.out_channels,
-        ):
-            raise ConfigurationError(
-                f"a colorizer maps 1 channel (L) to 2 (ab); this model maps "
-                f"{model.in_channels} to {model.out_channels}"
-            )
+            model = load_model(model)
+        self.task = task
+        self._check(model)
         if device is None:
             device = next(model.parameters()).device
         self.device = torch.device(resolve_device(device, what="device="))
@@ -75,15 +80,17 @@ class Colorizer:
         )
 
     def __call__(self, image: ImageLike) -> Image.Image | np.ndarray | torch.Tensor:
-        """Colour ``image``; returns the kind it was given (see :func:`colorize`)."""
+        """The task's output for ``image``, of the kind it was given."""
         rgb, kind = to_tensor(image)
+        if rgb.shape[1] == 1:
+            rgb = rgb.expand(-1, 3, -1, -1)
         with torch.inference_mode():
-            luminance = self._in_bands(self.task.luminance, rgb, to=self.device)
+            inputs = self._in_bands(self.task.inputs, rgb, to=self.device)
             del rgb
             with self.autocast():
-                ab = self.predict(luminance)
-            coloured = self._in_bands(self.task.render, luminance, ab, to=torch.device("cpu"))
-        return from_tensor(coloured, kind)
+                outputs = self.predict(inputs)
+            result = self._in_bands(self.task.render, inputs, outputs, to=torch.device("cpu"))
+        return from_tensor(result, kind)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on the device when the precision is bf16, else nothing."""
@@ -91,14 +98,33 @@ class Colorizer:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
+    def mismatch(self, model: CoarseToFine) -> str:
+        """The error for a model whose channels are not the task's."""
+        name = type(self.task).__name__
+        return (
+            f"{name} maps {self.task.in_channels} channels to {self.task.out_channels}; this "
+            f"model maps {model.in_channels} to {model.out_channels}; pass the task it was "
+            "trained on (task=..., CLI: --task NAME)"
+        )
+
+    def _check(self, model: CoarseToFine) -> None:
+        task = self.task
+        if (model.in_channels, model.out_channels) != (task.in_channels, task.out_channels):
+            raise ConfigurationError(self.mismatch(model))
+        if type(task).inputs is Task.inputs:
+            raise ConfigurationError(
+                f"{type(task).__name__} has no inputs(rgb) method (how a photo becomes the "
+                "model's input), so it cannot be applied to photos; add one to the task"
+            )
+
     def _in_bands(
         self, fn: Callable[..., torch.Tensor], *images: torch.Tensor, to: torch.device
     ) -> torch.Tensor:
-        """``fn`` of pixelwise ``images`` (computed on the device), in bands of rows."""
+        """``fn`` of ``images`` computed on the device; in bands of rows for pixelwise tasks."""
         batch, _, height, width = images[0].shape
         band_bytes = min(COLOUR_BAND_BYTES, self.memory_budget or COLOUR_BAND_BYTES)
         rows = max(1, band_bytes // (COLOUR_BYTES_PER_PIXEL * batch * width))
-        if self.memory_budget is None or rows >= height:
+        if self.memory_budget is None or rows >= height or not self.task.pixelwise:
             return fn(*(image.to(self.device) for image in images)).to(to)
         output = None
         for top in range(0, height, rows):
@@ -107,6 +133,26 @@ class Colorizer:
                 output = band.new_empty((batch, band.shape[1], height, width), device=to)
             output[..., top : top + rows, :] = band
         return output
+
+
+class Colorizer(Pipeline):
+    """A colorizer, an inference method, a device and a precision, ready for many images.
+
+    Arguments as for :func:`colorize` (``model=None``: the shipped colorizer); a
+    :class:`Pipeline` whose task is colorization.
+    """
+
+    def __init__(self, model: ModelLike = None, **options: Any) -> None:
+        model = "default" if model is None else model
+        super().__init__(model, task=ColorizationTask(), **options)
+
+    def mismatch(self, model: CoarseToFine) -> str:
+        """Colorizers map L to ab; other models go through :class:`Pipeline` / ``predict``."""
+        return (
+            f"a colorizer maps 1 channel (L) to 2 (ab); this model maps {model.in_channels} "
+            f"to {model.out_channels}; apply other tasks' models with pyramidrefine.Pipeline "
+            "(CLI: pyramidrefine predict --model MODEL)"
+        )
 
 
 def colorize(

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import geometry, profiling
+from . import geometry, profiling, progress
 from .checkpoints import SafeHubMixin
 from .errors import ConfigurationError, InvalidInputError
 from .generators import first_conv_in_channels, required_multiple
@@ -228,7 +228,9 @@ class CoarseToFine(
     def _level_predictions(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
         self._check_input(x)
         prediction = None
-        for level, size in enumerate(self.level_sizes(*x.shape[-2:])):
+        sizes = self.level_sizes(*x.shape[-2:])
+        for level, size in enumerate(sizes):
+            progress.level_started(level, len(sizes))
             prior = None if prediction is None else resize(prediction, size)
             prediction = self.run_level(level, resize(x, size), prior)
             yield prediction

@@ -11,7 +11,7 @@ import torch
 from einops import rearrange
 from torch.nn import functional as F
 
-from . import geometry
+from . import geometry, progress
 from .geometry import Size, padding, tile_starts, tiles
 
 __all__ = [
@@ -88,7 +88,8 @@ def tiled_apply(
     each output pixel is the weighted mean of the tiles covering it, weights fading only
     towards inner tile borders, so a single tile covering ``x`` returns exactly ``fn(x)``.
     ``batch_size`` tiles go through ``fn`` at once (stacked along the batch axis); their
-    results are blended into one output buffer.
+    results are blended into one output buffer. Each batch done is reported to
+    :mod:`~pyramidrefine.progress`.
     """
     inputs = (x,) if isinstance(x, torch.Tensor) else tuple(x)
     batch, height, width = inputs[0].shape[0], *inputs[0].shape[-2:]
@@ -109,6 +110,7 @@ def tiled_apply(
                 windows[key] = blend_window(key[:2], overlap, taper).to(output)
             output[..., rows, cols].addcmul_(prediction, windows[key])
             weight_sum[..., rows, cols] += windows[key]
+        progress.tiles_done(start + len(group), len(all_tiles))
     return output.div_(weight_sum)
 
 

@@ -20,12 +20,15 @@ class Task:
         target_name: names the L1 metric on targets, ``l1_<target_name>``.
         reference_name: names the trivial reference output; its metrics are reported
             as ``<metric>_<reference_name>``, the numbers a model has to beat.
+        pixelwise: whether :meth:`inputs` and :meth:`render` treat each pixel on its own
+            (then large photos are converted in bands of rows, within a memory budget).
     """
 
     in_channels: int
     out_channels: int
     target_name: str = "target"
     reference_name: str = "reference"
+    pixelwise: bool = False
 
     def prepare(
         self, rgb: torch.Tensor, generator: torch.Generator | None = None
@@ -35,6 +38,12 @@ class Task:
         Random degradations draw from ``generator`` only (CPU), so that training stays
         exactly reproducible and resumable.
         """
+        raise NotImplementedError
+
+    def inputs(self, rgb: torch.Tensor) -> torch.Tensor:
+        """The model's input for a photo to process, ``B×3×H×W`` RGB in [0, 1], as it is
+        (no degradation): what :class:`~pyramidrefine.inference.Pipeline` feeds the model.
+        Tasks without it can be trained and evaluated, not applied to photos."""
         raise NotImplementedError
 
     def render(self, inputs: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:

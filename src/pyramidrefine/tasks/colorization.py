@@ -31,6 +31,7 @@ class ColorizationTask(Task):
     out_channels = 2
     target_name = "ab"
     reference_name = "grey"
+    pixelwise = True
 
     def prepare(
         self, rgb: torch.Tensor, generator: torch.Generator | None = None
@@ -44,6 +45,10 @@ class ColorizationTask(Task):
         if image.ndim == 4 and image.shape[1] == 1:
             image = image.expand(-1, 3, -1, -1)
         return self.prepare(image)[0]
+
+    def inputs(self, rgb: torch.Tensor) -> torch.Tensor:
+        """Normalised L of the photo (see :meth:`luminance`)."""
+        return self.luminance(rgb)
 
     def render(self, L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         """RGB in [0, 1] from normalised L and ab, keeping L exactly.

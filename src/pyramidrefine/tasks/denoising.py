@@ -38,6 +38,7 @@ class DenoisingTask(Task):
     out_channels = 3
     target_name = "residual"
     reference_name = "noisy"
+    pixelwise = True
 
     def __init__(
         self,
