@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from .errors import ConfigurationError
+
+# A temporary of atomic_path is named ".NAME.tmp-PID-RANDOM[.EXT]" (before the PID marker:
+# ".NAME.tmp-RANDOM[.EXT]"), RANDOM being tempfile's eight characters.
+_TEMPORARY = re.compile(r"\..+\.tmp-(?:(?P<pid>\d+)-)?[a-z0-9_]{8}(?:\.[^.]*)?")
+STALE_SECONDS = 60.0  # a dead process's temporary older than this is removed
+UNMARKED_STALE_SECONDS = 24 * 3600.0  # the same for one without a process id
 
 
 @contextlib.contextmanager
@@ -17,11 +27,13 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
     On error the temporary file or folder is removed and ``target`` is left untouched.
     A folder replaces an existing one by two renames (the old one is deleted afterwards).
     The result gets the permissions of a newly created file or folder (``0o666`` or
-    ``0o777`` less the umask), not the owner-only ones of temporary files.
+    ``0o777`` less the umask), not the owner-only ones of temporary files. The temporary's
+    name holds this process's id, so that :func:`remove_stale_temporaries` can tell the
+    leftovers of a killed process from the files a running one is writing.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{target.name}.tmp-"
+    prefix = f".{target.name}.tmp-{os.getpid()}-"
     if directory:
         temporary = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
     else:
@@ -61,3 +73,63 @@ def write_text_atomic(target: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``target`` atomically."""
     with atomic_path(target) as temporary:
         temporary.write_text(text)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove what :func:`atomic_path` left in ``folder`` when its process was killed.
+
+    A temporary is stale when the process named in it no longer runs here and it has not
+    changed for :data:`STALE_SECONDS` (a process of another machine or container writing
+    into the same folder is not disturbed while it writes), or, without a process id in
+    its name, when it has not changed for a day. Returns the paths removed.
+    """
+    removed = []
+    now = time.time()
+    for path in Path(folder).glob(".*.tmp-*"):
+        match = _TEMPORARY.fullmatch(path.name)
+        if match is None:
+            continue
+        try:
+            age = now - path.lstat().st_mtime
+        except OSError:
+            continue  # gone meanwhile
+        pid = match["pid"]
+        stale = age > UNMARKED_STALE_SECONDS if pid is None else age > STALE_SECONDS
+        if stale and (pid is None or not _running(int(pid))):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a process id: keep its file
+    return True
+
+
+def ensure_writable_folder(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` (and its parents) if needed and check that files can be written
+    into it, by writing and removing one; a one-line :class:`ConfigurationError` if not."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigurationError(f"{folder}: is a file, not a folder; give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".write-check.tmp-{os.getpid()}-", dir=folder)
+        os.close(handle)
+        os.unlink(name)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigurationError(
+            f"{folder}: cannot write into this folder ({reason}); give another one or fix "
+            "its permissions"
+        ) from None
+    return folder

@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     except PyramidRefineError as error:
         print(f"pyramidrefine {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl+C before colorize's own summary, or in another command
+        print(f"pyramidrefine {args.command}: interrupted", file=sys.stderr)
+        return colorize_cli.INTERRUPTED
 
 
 def build_parser() -> argparse.ArgumentParser:

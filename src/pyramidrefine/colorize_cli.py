@@ -222,8 +222,8 @@ def process_files(
     interrupted = False
     with state.split_between_processes(jobs) as mine:
         try:
-            progress = not (state.is_local_main_process and jobs)
-            for job in tqdm(mine, unit="image", disable=progress):
+            quiet = not (state.is_local_main_process and jobs)
+            for job in tqdm(mine, unit="image", disable=quiet):
                 try:
                     process_file(pipeline, job)
                     written += 1
@@ -258,8 +258,9 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
     """Files named by ``paths`` (files, folders, globs) in order, without repeats, and problems.
 
     A folder gives its entries with an image extension, sorted; a glob gives its matches,
-    sorted, each treated as if named on the command line. Missing files are kept (they
-    are reported when read).
+    sorted, each treated as if named on the command line. Missing files, broken links and
+    symbolic link loops are kept (they are reported when read); a folder that cannot be
+    listed is a problem.
     """
     files: dict[Path, Path] = {}
     problems: list[str] = []
@@ -271,14 +272,15 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
             if not candidates:
                 problems.append(f"{name}: no file matches this pattern")
         for candidate in candidates:
-            if candidate.is_dir():
-                images = _folder_images(candidate)
-                if not images:
-                    problems.append(f"{candidate}: no images in this folder")
-            else:
-                images = [candidate]
+            try:
+                images = _folder_images(candidate) if candidate.is_dir() else [candidate]
+            except OSError as error:
+                problems.append(f"{candidate}: cannot be read ({error.strerror or error})")
+                continue
+            if not images:
+                problems.append(f"{candidate}: no images in this folder")
             for image in images:
-                files.setdefault(image.resolve(), image)
+                files.setdefault(_identity(image), image)
     return list(files.values()), problems
 
 
@@ -287,14 +289,14 @@ def plan_outputs(
 ) -> tuple[list[Job], list[str], list[Job]]:
     """The jobs to run, a problem line per output that must not be written, and the jobs
     skipped because their output exists (unless ``overwrite``)."""
-    inputs = {file.resolve() for file in files}
+    inputs = {_identity(file) for file in files}
     taken: dict[Path, Path] = {}
     jobs: list[Job] = []
     problems: list[str] = []
     skipped: list[Job] = []
     for source in files:
         target = out / f"{source.stem}{suffix}{_output_suffix(source, image_format)}"
-        resolved = target.resolve()
+        resolved = _identity(target)
         if resolved in inputs:
             problems.append(f"{source}: output {target} is an input; change --out or --suffix")
         elif resolved in taken:
@@ -326,6 +328,15 @@ def save_image(image: Image.Image, path: Path) -> None:
 def _folder_images(folder: Path) -> list[Path]:
     readable = {ext for ext, name in Image.registered_extensions().items() if name in Image.OPEN}
     return sorted(entry for entry in folder.iterdir() if entry.suffix.lower() in readable)
+
+
+def _identity(path: Path) -> Path:
+    """``path`` resolved (the same file by any name), or absolute where it cannot be
+    (Python 3.11's ``resolve`` raises on a symbolic link loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return path.absolute()
 
 
 def _output_suffix(source: Path, image_format: str | None) -> str:

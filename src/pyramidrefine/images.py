@@ -32,6 +32,8 @@ def read_image(
     """
     path = Path(path)
     if not path.exists():
+        if path.is_symlink():
+            raise ImageReadError(f"{path}: a symbolic link to nothing (broken, or a loop)")
         raise ImageReadError(f"{path}: no such file")
     if not path.is_file():
         raise ImageReadError(f"{path}: not a file")
@@ -47,21 +49,32 @@ def read_image(
             return normalise_mode(ImageOps.exif_transpose(image))
     except ImageReadError:
         raise
+    except InvalidInputError as error:
+        raise ImageReadError(f"{path}: {error}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageReadError(f"{path}: not a readable image ({error})") from None
 
 
 def normalise_mode(image: Image.Image) -> Image.Image:
-    """8-bit ``L`` for grey images, 8-bit ``RGB`` for everything else."""
+    """8-bit ``L`` for grey images, 8-bit ``RGB`` for everything else.
+
+    16-bit and float images are scaled by their finite peak (NaN pixels become black,
+    infinite ones black or white); one without a finite pixel is an :class:`InvalidInputError`.
+    """
     if image.mode in ("L", "RGB"):
         return image
     if image.mode in _GREY_MODES:
         return image.convert("L")
     if image.mode in _HIGH_DEPTH_MODES:
         values = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(values)
+        if values.size and not finite.any():
+            raise InvalidInputError(
+                "no pixel has a finite value (all NaN or infinite); nothing to show"
+            )
         peak = 1.0 if image.mode == "F" else 65535.0
-        peak = max(peak, float(np.nanmax(values)) if values.size else peak)
-        scaled = np.nan_to_num(values / peak, nan=0.0).clip(0.0, 1.0)
+        peak = max(peak, float(values[finite].max()) if values.size else peak)
+        scaled = np.nan_to_num(values / peak, nan=0.0, posinf=1.0, neginf=0.0).clip(0.0, 1.0)
         return Image.fromarray(np.round(scaled * 255).astype(np.uint8))
     if image.mode in ("RGBa", "PA") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")  # transparency becomes alpha, dropped below

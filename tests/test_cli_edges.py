@@ -1,0 +1,217 @@
+"""Edges of the commands: Ctrl+C, odd folder entries, unwritable outputs, stale temporaries,
+export folders and evaluate's inputs; each one line (exit 2) or a per-file failure."""
+
+import errno
+import os
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pyramidrefine import colorize_cli
+from pyramidrefine.atomic import atomic_path, remove_stale_temporaries
+from pyramidrefine.cli import main
+from pyramidrefine.errors import ImageReadError
+from pyramidrefine.images import read_image
+
+
+@pytest.fixture
+def model_dir(tiny_colorizer, tmp_path):
+    tiny_colorizer.save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """Make a folder read-only; as root (where permissions do not bind) refuse to create
+    files and folders in it as the kernel would for another user."""
+    made = []
+
+    def make(folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o555)
+        made.append(folder)
+        if os.access(folder, os.W_OK):
+            for name in ("open", "mkdir"):
+                real = getattr(os, name)
+
+                def refuse(path, *args, _real=real, **kwargs):
+                    if Path(os.fspath(path)).absolute().parent == folder.absolute():
+                        raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+                    return _real(path, *args, **kwargs)
+
+                monkeypatch.setattr(os, name, refuse)
+        return folder
+
+    yield make
+    for folder in made:
+        folder.chmod(0o755)
+
+
+def photo(path: Path, size=(24, 20)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = (np.random.default_rng(0).random(size[::-1]) * 255).astype(np.uint8)
+    Image.fromarray(pixels, "L").save(path)
+    return path
+
+
+def colorize(*args, model):
+    return main(["colorize", *map(str, args), "--model", str(model)])
+
+
+def last_line(text: str) -> str:
+    return text.strip().splitlines()[-1]
+
+
+def test_ctrl_c_ends_with_the_summary_so_far_and_exit_130(tmp_path, model_dir, monkeypatch, capsys):
+    for name in "abc":
+        photo(tmp_path / "in" / f"{name}.png")
+    real = colorize_cli.process_file
+    calls = []
+
+    def interrupted_on_the_second(pipeline, job):
+        calls.append(job)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(pipeline, job)
+
+    monkeypatch.setattr(colorize_cli, "process_file", interrupted_on_the_second)
+    assert colorize(tmp_path / "in", "--out", tmp_path / "out", model=model_dir) == 130
+    captured = capsys.readouterr()
+    assert last_line(captured.out) == "1 coloured, 0 failed, 2 not done (interrupted)"
+    assert "Traceback" not in captured.err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a_color.png"]  # no temporary
+
+
+def test_ctrl_c_elsewhere_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(colorize_cli, "Colorizer", interrupt)  # while the model loads
+    assert main(["colorize", str(photo(tmp_path / "a.png")), "--out", str(tmp_path)]) == 130
+    assert capsys.readouterr().err == "pyramidrefine colorize: interrupted\n"
+
+
+def test_a_symlink_loop_and_an_unlistable_folder_are_per_file_failures(
+    tmp_path, model_dir, monkeypatch, capsys
+):
+    folder = tmp_path / "in"
+    photo(folder / "good.png")
+    (folder / "loop.png").symlink_to(folder / "loop.png")
+    (folder / "broken.png").symlink_to(tmp_path / "nowhere.png")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self == locked:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    out = tmp_path / "out"
+    assert colorize(folder, locked, "--out", out, model=model_dir) == 1
+    captured = capsys.readouterr()
+    errors = captured.err.splitlines()
+    assert f"{locked}: cannot be read (Permission denied)" in errors
+    assert f"{folder / 'loop.png'}: a symbolic link to nothing (broken, or a loop)" in errors
+    assert f"{folder / 'broken.png'}: a symbolic link to nothing (broken, or a loop)" in errors
+    assert last_line(captured.out) == "1 coloured, 3 failed"
+    assert [p.name for p in out.iterdir()] == ["good_color.png"]
+
+
+@pytest.mark.parametrize("kind", ["read-only", "a file", "not creatable"])
+def test_the_output_folder_is_checked_before_any_photo_is_coloured(
+    tmp_path, model_dir, monkeypatch, read_only, capsys, kind
+):
+    source = photo(tmp_path / "a.png")
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file")
+    out = {
+        "read-only": tmp_path / "locked",
+        "a file": blocker,
+        "not creatable": blocker / "out",
+    }[kind]
+    if kind == "read-only":
+        read_only(out)
+    coloured = []
+    monkeypatch.setattr(colorize_cli, "process_file", lambda *job: coloured.append(job))
+    assert colorize(source, "--out", out, model=model_dir) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"pyramidrefine colorize: error: {out}: ") and error.count("\n") == 1
+    assert coloured == []
+
+
+@pytest.mark.parametrize("suffix", ["/../../x", "_a/b", "..", "_v..1"])
+def test_a_suffix_cannot_leave_the_output_folder(tmp_path, model_dir, suffix, capsys):
+    source = photo(tmp_path / "in" / "a.png")
+    out = tmp_path / "deep" / "out"
+    assert colorize(source, "--out", out, "--suffix", suffix, model=model_dir) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("pyramidrefine colorize: error: --suffix") and error.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.rglob("*.png")) == ["a.png"]
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def temporary(folder: Path, name: str, pid: int, seconds_ago: float) -> Path:
+    """A temporary as atomic_path names it, last changed ``seconds_ago``."""
+    path = folder / f".{name}.tmp-{pid}-abcd_123.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"half an image")
+    then = time.time() - seconds_ago
+    os.utime(path, (then, then))
+    return path
+
+
+def test_temporaries_name_their_process(tmp_path):
+    with atomic_path(tmp_path / "a.png") as path:
+        assert path.name.startswith(f".a.png.tmp-{os.getpid()}-")
+        assert remove_stale_temporaries(tmp_path) == []  # a running process's, even when old
+
+
+def test_a_killed_runs_temporaries_are_removed_on_the_next_run(tmp_path, model_dir):
+    out = tmp_path / "out"
+    killed = temporary(out, "a_color.png", dead_pid(), seconds_ago=120)
+    fresh = temporary(out, "b_color.png", dead_pid(), seconds_ago=0)  # maybe another machine's
+    live = temporary(out, "c_color.png", os.getpid(), seconds_ago=120)
+    assert colorize(photo(tmp_path / "a.png"), "--out", out, model=model_dir) == 0
+    assert not killed.exists()
+    assert fresh.exists() and live.exists()
+    assert (out / "a_color.png").is_file()
+
+
+def test_only_temporaries_of_dead_processes_are_stale(tmp_path):
+    other = tmp_path / "notes.tmp-file.txt"  # not a name atomic_path gives
+    unmarked = tmp_path / ".x.png.tmp-abcd1234.png"  # before the process id was in the name
+    then = time.time() - 2 * 24 * 3600
+    for path in (other, unmarked):
+        path.touch()
+        os.utime(path, (then, then))
+    assert remove_stale_temporaries(tmp_path) == [unmarked]
+    assert other.exists()
+
+
+def test_a_float_tiff_of_nans_is_a_one_line_failure_without_warnings(tmp_path, model_dir, capsys):
+    nans = tmp_path / "in" / "nan.tif"
+    nans.parent.mkdir()
+    Image.fromarray(np.full((8, 8), np.nan, np.float32), "F").save(nans)
+    photo(tmp_path / "in" / "good.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageReadError, match="no pixel has a finite value"):
+            read_image(nans)
+        assert colorize(tmp_path / "in", "--out", tmp_path / "out", model=model_dir) == 1
+    captured = capsys.readouterr()
+    assert f"{nans}: no pixel has a finite value (all NaN or infinite); nothing to show" in (
+        captured.err.splitlines()
+    )
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["good_color.png"]
