@@ -215,3 +215,48 @@ def test_a_float_tiff_of_nans_is_a_one_line_failure_without_warnings(tmp_path, m
         captured.err.splitlines()
     )
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["good_color.png"]
+
+
+@pytest.fixture
+def exportable(tiny_colorizer, tmp_path):
+    tiny_colorizer.save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
+def export(model, out, *options):
+    return main(
+        ["export", "--model", str(model), "--format", "torchscript", "--out", str(out), *options]
+    )
+
+
+def test_an_export_replaces_the_folders_earlier_export(exportable, tmp_path, capsys):
+    out = tmp_path / "deploy"
+    out.mkdir()
+    (out / "generator-0.onnx").write_bytes(b"an earlier ONNX export")
+    (out / "pyramid.json").write_text('{"format": "onnx"}')
+    assert export(exportable, out) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["generator-0.pt", "pyramid.json"]
+    assert '"format": "torchscript"' in (out / "pyramid.json").read_text()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert capsys.readouterr().out.splitlines() == [
+        str(out / "generator-0.pt"),
+        str(out / "pyramid.json"),
+    ]
+
+
+@pytest.mark.parametrize("kind", ["a file", "not creatable", "read-only", "not an export"])
+def test_an_unusable_export_folder_is_one_line(exportable, tmp_path, read_only, kind, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file")
+    out = {
+        "a file": blocker,
+        "not creatable": blocker / "deploy",
+        "read-only": tmp_path / "locked" / "deploy",
+        "not an export": tmp_path,  # holds the model: an export must not replace it
+    }[kind]
+    if kind == "read-only":
+        read_only(out.parent)
+    assert export(exportable, out) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("pyramidrefine export: error: ") and error.count("\n") == 1
+    assert blocker.read_text() == "a file" and (exportable / "config.json").is_file()

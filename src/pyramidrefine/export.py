@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Literal
 
 import torch
 
-from .atomic import atomic_path, write_text_atomic
+from .atomic import atomic_path, ensure_writable_folder
 from .errors import ConfigurationError
 from .extras import require
 from .onnx_runtime import CONFIG_NAME
@@ -33,25 +32,41 @@ def export(model: CoarseToFine, folder: str | os.PathLike, format: Format = "onn
 
     Puts ``model`` in eval mode (BatchNorm running statistics are what gets exported).
     ``tile``/``overlap`` of the model are written into ``pyramid.json`` as defaults.
-    Each file is written atomically; a folder this call created is removed again if the
-    export fails. ONNX needs the ``export`` extra (``pip install "pyramidrefine[export]"``).
+    The folder is written beside its place and then swapped in, replacing an earlier export
+    as a whole (no file of a previous format is left), or nothing if the export fails; a
+    folder that holds anything but an earlier export is refused (see
+    :func:`check_export_folder`). ONNX needs the ``export`` extra
+    (``pip install "pyramidrefine[export]"``).
     """
     if format not in FORMATS:
         raise ConfigurationError(f"unknown export format {format!r}; use one of {FORMATS}")
     if format == "onnx":
         require("onnx", "export", "ONNX export")
+    folder = check_export_folder(folder)
+    with atomic_path(folder, directory=True) as temporary:
+        names = _write(model, temporary, format)
+    return [folder / name for name in names]
+
+
+def check_export_folder(folder: str | os.PathLike) -> Path:
+    """``folder`` as a :class:`Path` if an export may go there: a new or empty folder, or
+    one holding an earlier export (a ``pyramid.json``), whose parent can be written; else a
+    one-line :class:`ConfigurationError`."""
     folder = Path(folder)
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        return _write(model, folder, format)
-    except BaseException:
-        if created:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
+    if folder.exists() and not folder.is_dir():
+        raise ConfigurationError(f"{folder}: is a file, not a folder; give a folder to export to")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / CONFIG_NAME).is_file():
+        raise ConfigurationError(
+            f"{folder}: holds files that are not an export (no {CONFIG_NAME}), which an export "
+            "would replace; give a new or empty folder"
+        )
+    ensure_writable_folder(folder.parent)  # where the new folder is written, then swapped in
+    if folder.is_dir():
+        ensure_writable_folder(folder)  # refuse to replace a folder made read-only
+    return folder
 
 
-def _write(model: CoarseToFine, folder: Path, format: Format) -> list[Path]:
+def _write(model: CoarseToFine, folder: Path, format: Format) -> list[str]:
     model.eval()
     suffix = ".onnx" if format == "onnx" else ".pt"
     names = [f"generator-{i}{suffix}" for i in range(len(model.generators))]
@@ -60,8 +75,7 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[Path]:
     example = parameter.new_zeros(1, model.generator_in_channels, side, side + model.pad_multiple)
     write = _onnx if format == "onnx" else _torchscript
     for generator, name in zip(model.generators, names, strict=True):
-        with atomic_path(folder / name) as temporary:
-            write(generator, example, temporary)
+        write(generator, example, folder / name)
     config = {
         "format": format,
         "generators": names,
@@ -75,8 +89,8 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[Path]:
         "overlap": model.overlap,
         "pad_multiple": model.pad_multiple,
     }
-    write_text_atomic(folder / CONFIG_NAME, json.dumps(config, indent=2) + "\n")
-    return [folder / name for name in names] + [folder / CONFIG_NAME]
+    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    return [*names, CONFIG_NAME]
 
 
 @torch.no_grad()
