@@ -17,7 +17,6 @@ import time
 import torch
 
 import pyramidrefine as pr
-from pyramidrefine.cli import _task_of
 from pyramidrefine.training.data import validation_images
 
 METHODS = ("pyramid", "baseline", "patchwise")
@@ -41,8 +40,8 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_grad_enabled(False)
-    task = _task_of(args.model, None)
-    model = pr.CoarseToFine.from_pretrained(args.model).eval()
+    task = pr.model_task(args.model)
+    model = pr.load_model(args.model)
     photos = validation_images(args.data, max_images=args.max_images)
     print(
         f"model: {args.model} ({model.extra_repr()}); task: {type(task).__name__} "

@@ -1,6 +1,6 @@
 """pyramidrefine: coarse-to-fine image-to-image refinement over a pyramid of scales."""
 
-from . import data, discriminators, generators, losses, metrics, tasks
+from . import data, discriminators, generators, losses, metrics, progress, tasks
 from .data import load_image_dataset, split_dataset
 from .discriminators import MultiScaleDiscriminator, PatchGAN
 from .errors import (
@@ -15,10 +15,17 @@ from .errors import (
 )
 from .evaluation import evaluate
 from .generators import UNet
-from .inference import Colorizer, colorize
+from .inference import Colorizer, Pipeline, colorize
 from .losses import GANLoss, Pix2PixObjective
 from .methods import METHODS, apply_method
-from .pretrained import load_colorizer
+from .pretrained import (
+    ModelInfo,
+    list_models,
+    load_colorizer,
+    load_model,
+    model_info,
+    model_task,
+)
 from .pyramid import CoarseToFine
 from .registry import (
     DISCRIMINATORS,
@@ -34,6 +41,7 @@ from .registry import (
     list_generators,
     list_losses,
     list_tasks,
+    load_module,
     load_plugins,
     register_discriminator,
     register_generator,
@@ -61,8 +69,10 @@ __all__ = [
     "ImageReadError",
     "InvalidInputError",
     "MissingExtraError",
+    "ModelInfo",
     "MultiScaleDiscriminator",
     "PatchGAN",
+    "Pipeline",
     "Pix2PixObjective",
     "PyramidRefineError",
     "Registry",
@@ -83,12 +93,18 @@ __all__ = [
     "list_discriminators",
     "list_generators",
     "list_losses",
+    "list_models",
     "list_tasks",
     "load_colorizer",
     "load_image_dataset",
+    "load_model",
+    "load_module",
     "load_plugins",
     "losses",
     "metrics",
+    "model_info",
+    "model_task",
+    "progress",
     "register_discriminator",
     "register_generator",
     "register_loss",

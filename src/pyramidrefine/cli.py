@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import sys
 import textwrap
 from pathlib import Path
 
-from . import __version__, colorize_cli
+from . import __version__, colorize_cli, models_cli, predict_cli
 from .arguments import non_negative, positive
-from .atomic import write_text_atomic
+from .atomic import ensure_writable_file, write_text_atomic
+from .cli_options import add_common_options, apply_common_options
 from .demo import cli as demo_cli
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
+from .pretrained import is_packaged, load_model, model_task, resolve_model
 
 DESCRIPTION = """\
 Coarse-to-fine image-to-image refinement: run a generator over a pyramid of scales.
@@ -32,11 +33,14 @@ examples:
 """
 
 TRAIN_DESCRIPTION = """\
-Train a CoarseToFine model from a YAML config (see configs/), with KEY=VALUE overrides.
-Everything goes into output_dir (default: runs/colorize): config.yaml (the resolved
-config), metrics.csv, samples/step-*.png (validation grids), checkpoints/ (the same
-command resumes from the newest) and model/ (config.json + model.safetensors +
-training.yaml: what evaluate, export and colorize --model take). Under
+Train a CoarseToFine model from a YAML config (see configs/), with KEY=VALUE overrides;
+data.train=PATH (the training photos) is required. The default objective is L1; a GAN
+stage is opt-in (loss.gan=vanilla), after L1 warm-up steps (loss.pretrain_steps).
+Everything goes into output_dir (default: a new runs/TASK-YYYYmmdd-HHMMSS): config.yaml
+(the resolved config), metrics.csv, samples/step-*.png (validation grids), checkpoints/
+and model/ (config.json + model.safetensors + training.yaml: what evaluate, export and
+colorize --model take). The same command resumes from the newest checkpoint; a config
+that changes the experiment is refused there (--fresh starts over). Under
 `accelerate launch` or `torchrun` it trains on every process.
 """
 
@@ -73,12 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``pyramidrefine`` command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        apply_common_options(args)
         if args.command == "train":
             return _train(args)
         if args.command == "colorize":
             return colorize_cli.run(args)
+        if args.command == "predict":
+            return predict_cli.run(args)
+        if args.command == "models":
+            return models_cli.run(args)
         if args.command == "export":
             return _export(args)
         if args.command == "demo":
@@ -101,12 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    add_common_options(parser, command=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
     _add_evaluate(commands)
     _add_export(commands)
     colorize_cli.add_parser(commands)
+    predict_cli.add_parser(commands)
+    models_cli.add_parser(commands)
     demo_cli.add_parser(commands)
+    for command in commands.choices.values():
+        add_common_options(command, command=True)
     return parser
 
 
@@ -130,6 +143,12 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="override config keys; values are YAML, e.g. max_steps=100 data.batch_size=4 "
         "model.levels=null",
+    )
+    train.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over in output_dir: delete its checkpoints, metrics, samples and model "
+        "(the same as resume=false)",
     )
 
 
@@ -258,10 +277,10 @@ def config_keys_help() -> str:
     lines += [
         "",
         "examples:",
-        "  pyramidrefine train --config configs/colorize-pyramid.yaml",
+        "  pyramidrefine train --config configs/colorize-pyramid.yaml data.train=photos/",
         "  pyramidrefine train --config configs/colorize-pyramid.yaml max_steps=200 \\",
-        "      data.train=photos/ output_dir=runs/try",
-        "  pyramidrefine train data.train=photos/ model.base_size=128 loss.discriminator=null",
+        "      data.train=photos/ data.val=other-photos/ output_dir=runs/try",
+        "  pyramidrefine train data.train=photos/ model.base_size=128 loss.gan=vanilla",
     ]
     return "\n".join(lines) + "\n"
 
@@ -283,24 +302,33 @@ def _yaml(value: object) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .registry import create_task
-    from .training import load_config, train
+    from .training import Trainer, load_config
 
-    config = load_config(args.config, args.overrides)
-    metrics = train(config)
-    _print_metrics(metrics, create_task(config.task, **config.task_kwargs).reference_name)
-    print(f"model: {Path(config.output_dir) / 'model'}")
+    fresh = ["resume=false"] if args.fresh else []
+    trainer = Trainer(load_config(args.config, [*args.overrides, *fresh]))
+    metrics = trainer.fit()
+    if metrics:
+        _print_metrics(metrics, trainer.task.reference_name)
+    if not trainer.steps_run:
+        print(
+            f"nothing to train: {trainer.output_dir} is already at step {trainer.state.step} "
+            f"(max_steps={trainer.config.max_steps}); raise max_steps to continue"
+        )
+    model = trainer.output_dir / "model"
+    if (model / "model.safetensors").is_file():
+        print(f"model: {model}")
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
-    from .pyramid import CoarseToFine
     from .training.data import validation_images
 
+    if args.json:
+        ensure_writable_file(args.json)  # before the work, not after it
     device = resolve_device(args.device)
-    task = _task_of(args.model, args.task)
-    model = CoarseToFine.from_pretrained(args.model).to(device).eval()
+    task = model_task(args.model, args.task)
+    model = load_model(args.model, device=device)
     images = validation_images(args.data, max_images=args.max_images, max_side=args.max_side)
     metrics = evaluate(model, images, task, feature_distance=args.feature_distance)
     _print_metrics(metrics, task.reference_name)
@@ -311,9 +339,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from .export import export
-    from .pyramid import CoarseToFine
 
-    model = CoarseToFine.from_pretrained(args.model)
+    model = load_model(args.model)
     settings = {k: getattr(args, k) for k in ("tile", "overlap") if getattr(args, k) is not None}
     overlap = settings.get("overlap", model.overlap)
     tile = settings.get("tile", model.tile)
@@ -324,29 +351,24 @@ def _export(args: argparse.Namespace) -> int:
         )
     if settings:
         model = model.with_settings(**settings)
-    out = Path(args.out or _default_export_folder(args.model, args.format))
+    out = Path(args.out or default_export_folder(args.model, args.format))
+    if is_packaged(out):
+        raise ConfigurationError(
+            f"--out {out} is inside the installed pyramidrefine package; give a folder elsewhere"
+        )
     for path in export(model, out, args.format):
         print(path)
     return 0
 
 
-def _default_export_folder(model: str, format: str) -> Path:
-    """MODEL/FORMAT inside a local model folder; NAME-FORMAT here for a Hub id."""
-    if Path(model).expanduser().is_dir():
-        return Path(model).expanduser() / format
+def default_export_folder(model: str, format: str) -> Path:
+    """MODEL/FORMAT inside a local model folder; NAME-FORMAT in the current folder for a
+    shipped model's name, a folder inside the installed package or a Hub id owner/NAME."""
+    folder = resolve_model(model)
+    if Path(folder).expanduser().is_dir():
+        folder = Path(folder).expanduser()
+        return Path(f"{folder.resolve().name}-{format}") if is_packaged(folder) else folder / format
     return Path(f"{model.rstrip('/').rsplit('/', 1)[-1]}-{format}")
-
-
-def _task_of(model_dir: str, name: str | None):
-    """The named task, else the one (with its settings) the model was trained on."""
-    from .registry import create_task
-    from .training import load_config
-
-    training = Path(model_dir) / "training.yaml"
-    if name is None and training.is_file():
-        config = load_config(training)
-        return create_task(config.task, **config.task_kwargs)
-    return create_task(name or "colorization")
 
 
 def _print_metrics(metrics: dict[str, float], reference: str = "grey") -> None:

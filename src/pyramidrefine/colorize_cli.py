@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from .arguments import memory_size, non_negative, positive
 from .atomic import atomic_path, ensure_writable_folder, remove_stale_temporaries
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
 from .hardware import PRECISIONS
-from .images import read_image
+from .images import read_image, readable_extensions
 from .inference import Colorizer
 from .methods import METHODS
+from .progress import FileProgress
 
 if TYPE_CHECKING:
     from accelerate import PartialState
@@ -221,17 +221,21 @@ def process_files(
     written = failed = 0
     interrupted = False
     with state.split_between_processes(jobs) as mine:
+        progress = FileProgress(len(mine), enabled=state.is_local_main_process and bool(jobs))
         try:
-            quiet = not (state.is_local_main_process and jobs)
-            for job in tqdm(mine, unit="image", disable=quiet):
+            for job in mine:
                 try:
-                    process_file(pipeline, job)
+                    with progress.image(job.source.name):
+                        process_file(pipeline, job)
                     written += 1
                 except FILE_ERRORS as error:
-                    tqdm.write(problem_line(job.source, error), file=sys.stderr)
+                    progress.write(problem_line(job.source, error))
                     failed += 1
+                progress.done()
         except KeyboardInterrupt:
             interrupted = True
+        finally:
+            progress.close()
     stopped = f", {len(mine) - written - failed} not done (interrupted)" if interrupted else ""
     failed += len(problems)
     prefix = f"process {state.process_index}: " if state.num_processes > 1 else ""
@@ -326,7 +330,7 @@ def save_image(image: Image.Image, path: Path) -> None:
 
 
 def _folder_images(folder: Path) -> list[Path]:
-    readable = {ext for ext, name in Image.registered_extensions().items() if name in Image.OPEN}
+    readable = readable_extensions()
     return sorted(entry for entry in folder.iterdir() if entry.suffix.lower() in readable)
 
 

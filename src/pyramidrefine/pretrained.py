@@ -111,7 +111,8 @@ def resolve_model(name_or_path: str | os.PathLike) -> str | Path:
     info = model_info(name)
     if not info.installed:
         raise ConfigurationError(
-            f"the {name} weights are not installed ({info.path} lacks "
+            f"the {'default ' if name == DEFAULT_MODEL else ''}{name} weights are not installed "
+            f"({info.path} lacks "
             f"{' + '.join(MODEL_FILES)}); pass model= (CLI: --model) a folder written "
             "by save_pretrained or a Hugging Face Hub id"
         )

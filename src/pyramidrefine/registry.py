@@ -4,19 +4,26 @@ Modelled on timm's ``register_model`` / ``create_model`` / ``list_models``: a de
 a factory under a name, ``create_*`` builds it, ``list_*`` lists names with wildcards.
 Third-party packages register their own entries through the entry-point group
 ``pyramidrefine.plugins``: each entry point names a module (imported, so its decorators run)
-or a callable (called once with no arguments).
+or a callable (called once with no arguments). A plain Python file or module of one's own
+needs no package: ``load_module("my_task.py")`` (CLI: ``--import my_task.py``).
 """
 
 from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
+import importlib.util
+import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
-from .errors import UnknownNameError
+from .errors import ConfigurationError, UnknownNameError
 
 PLUGIN_GROUP = "pyramidrefine.plugins"
 
@@ -117,6 +124,51 @@ def load_plugins(*, reload: bool = False) -> list[str]:
             continue
         loaded.append(entry_point.name)
     return loaded
+
+
+def load_module(name_or_path: str | os.PathLike) -> ModuleType:
+    """Import a module of one's own so that its ``@register_*`` decorators run.
+
+    ``name_or_path`` is a Python file (``path/to/my_task.py``, imported as module
+    ``my_task``) or an importable module name (``mypackage.tasks``). Loading the same file
+    twice returns the module loaded first. Any failure is a
+    :class:`~pyramidrefine.errors.ConfigurationError` naming the module and the error.
+    """
+    text = os.fspath(name_or_path)
+    try:
+        if text.endswith(".py") or os.sep in text or "/" in text:
+            return _load_file(Path(text).expanduser())
+        return importlib.import_module(text)
+    except ConfigurationError:
+        raise
+    except Exception as error:  # the user's code: any error becomes one line
+        first = str(error).splitlines()[0] if str(error).strip() else ""
+        detail = f"{type(error).__name__}: {first}" if first else type(error).__name__
+        raise ConfigurationError(f"cannot import {text} ({detail})") from None
+
+
+def _load_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise ConfigurationError(f"cannot import {path}: no such file")
+    resolved = path.resolve()
+    loaded = sys.modules.get(path.stem)
+    if loaded is not None and getattr(loaded, "__file__", None) == str(resolved):
+        return loaded
+    if loaded is not None:
+        raise ConfigurationError(
+            f"cannot import {path}: a module named {path.stem} is already imported; rename the file"
+        )
+    spec = importlib.util.spec_from_file_location(path.stem, resolved)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"cannot import {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[path.stem]
+        raise
+    return module
 
 
 register_generator = GENERATORS.register

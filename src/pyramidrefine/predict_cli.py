@@ -1,0 +1,71 @@
+"""``pyramidrefine predict``: apply a model of any task to image files, folders and globs."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import colorize_cli
+from .inference import Pipeline
+
+DESCRIPTION = """\
+Apply a saved model to photos: each input becomes the model's input as its task defines
+(a denoiser takes the RGB photo as it is, a colorizer its luminance) and the task's
+rendering of the output is written as DIR/<input stem><suffix>.<ext>, atomically. The
+task is the one the model was trained on (its training.yaml, or the shipped model's),
+unless --task names another. Files are handled as by `pyramidrefine colorize`: outputs
+that exist are skipped (--overwrite replaces them), a file that fails is reported as
+"path: problem" on stderr and the others go on. Exit code: 0 if no file failed, 1 if
+any failed, 2 for usage or configuration errors.
+"""
+
+EPILOG = """\
+--method, --tile, --overlap and --base-size work as for colorize (pyramidrefine colorize
+--help lists the methods).
+
+examples:
+  pyramidrefine predict --model runs/quick/model noisy/ --out clean/     # a denoiser
+  pyramidrefine predict --model default old/*.jpg --out coloured/        # = colorize
+  pyramidrefine --import my_task.py predict --model runs/sr/model small/ --out big/
+"""
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    """Register the ``predict`` subcommand."""
+    parser = commands.add_parser(
+        "predict",
+        help="apply a model of any task (denoising, ...) to photos",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="MODEL",
+        help="a name from `pyramidrefine models` (default: the shipped colorizer), a folder "
+        "written by save_pretrained (a run's model/) or a Hugging Face Hub id",
+    )
+    parser.add_argument(
+        "--task",
+        help="registered task (colorization, denoising, ...); default: the model's",
+    )
+    colorize_cli.add_file_arguments(parser, suffix="_pred")
+    colorize_cli.add_method_arguments(parser)
+    colorize_cli.add_device_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Apply the model to every file named by ``args``; returns the exit code."""
+    state = colorize_cli.start_processes(args.device)
+    pipeline = Pipeline(
+        args.model,
+        task=args.task,
+        method=args.method,
+        tile=args.tile,
+        overlap=args.overlap,
+        base_size=args.base_size,
+        device=args.device or str(state.device),
+        precision=args.precision,
+        memory_budget=args.memory_budget,
+    )
+    return colorize_cli.process_files(args, pipeline, state, done="written")
