@@ -260,3 +260,33 @@ def test_an_unusable_export_folder_is_one_line(exportable, tmp_path, read_only, 
     error = capsys.readouterr().err
     assert error.startswith("pyramidrefine export: error: ") and error.count("\n") == 1
     assert blocker.read_text() == "a file" and (exportable / "config.json").is_file()
+
+
+@pytest.mark.parametrize("kind", ["read-only", "a folder"])
+def test_an_unwritable_evaluate_json_is_found_before_any_work(
+    model_dir, tmp_path, read_only, monkeypatch, kind, capsys
+):
+    import pyramidrefine.training.data as training_data
+
+    worked = []
+    monkeypatch.setattr(training_data, "validation_images", lambda *a, **k: worked.append(a))
+    target = {"read-only": tmp_path / "locked" / "m.json", "a folder": tmp_path}[kind]
+    if kind == "read-only":
+        read_only(target.parent)
+    args = ["evaluate", "--model", str(model_dir), "--data", str(tmp_path), "--json"]
+    assert main([*args, str(target)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(
+        f"pyramidrefine evaluate: error: {target.parent if kind == 'read-only' else target}: "
+    )
+    assert error.count("\n") == 1 and worked == []
+
+
+def test_evaluate_on_a_folder_without_images_is_one_line(model_dir, tmp_path, capsys):
+    data = tmp_path / "photos"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "notes.txt").write_text("no photos here")
+    assert main(["evaluate", "--model", str(model_dir), "--data", str(data)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"pyramidrefine evaluate: error: {data}: no images in this folder")
+    assert error.count("\n") == 1

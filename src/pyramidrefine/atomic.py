@@ -133,3 +133,13 @@ def ensure_writable_folder(folder: str | os.PathLike) -> Path:
             "its permissions"
         ) from None
     return folder
+
+
+def ensure_writable_file(target: str | os.PathLike) -> Path:
+    """Check that ``target`` can be written atomically (not a folder, its folder created and
+    writable) before the work that produces it; a one-line :class:`ConfigurationError` if not."""
+    target = Path(target)
+    if target.is_dir():
+        raise ConfigurationError(f"{target}: is a folder; give a file name")
+    ensure_writable_folder(target.parent)
+    return target

@@ -16,6 +16,7 @@ from einops import rearrange
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ConfigurationError, DataError, ImageReadError
+from .images import readable_extensions
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +107,11 @@ def _load(
         parquet = sorted(str(p) for p in path.rglob("*.parquet"))
         if parquet:
             return datasets.load_dataset("parquet", data_files={split: parquet}, **options)
+        if not _holds_images(path):
+            raise DataError(
+                f"{path}: no images in this folder or its sub-folders; give a folder of photos "
+                "(or a .parquet/.arrow file, a save_to_disk folder, a Hub dataset id)"
+            )
         # Splits come from train/, test/… sub-folders only, never from file names: left to
         # itself, imagefolder makes "bullet_train.jpg" a train split of one photo and drops
         # the rest. Metadata files (e.g. a licence table) are not labels: only images count.
@@ -132,6 +138,12 @@ def _load(
             f"{source}: no such file or folder here, and not a dataset the Hub could provide "
             f"({type(error).__name__}); check the path, or the id and your connection"
         ) from None
+
+
+def _holds_images(folder: Path) -> bool:
+    """Whether ``folder`` or a sub-folder holds a file with an image extension."""
+    readable = readable_extensions()
+    return any(path.suffix.lower() in readable for path in folder.rglob("*") if path.is_file())
 
 
 def _has_split_folders(path: Path) -> bool:

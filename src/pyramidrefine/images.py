@@ -55,6 +55,11 @@ def read_image(
         raise ImageReadError(f"{path}: not a readable image ({error})") from None
 
 
+def readable_extensions() -> set[str]:
+    """File extensions (lower case, with the dot) of the formats Pillow can open."""
+    return {ext for ext, name in Image.registered_extensions().items() if name in Image.OPEN}
+
+
 def normalise_mode(image: Image.Image) -> Image.Image:
     """8-bit ``L`` for grey images, 8-bit ``RGB`` for everything else.
 
