@@ -34,8 +34,9 @@ def _model(**settings) -> pr.CoarseToFine:
         {"levels": 2, "shared": False},  # one generator per level
         {"base_size": 16, "refiner": {"base_channels": 2}},  # coarse + refiner, 3 levels
         {"base_size": 8, "max_levels": 3},  # 4 levels by size, capped at 3
+        {"base_size": 24, "tile": 32, "overlap": 8, "refinement": "detail"},
     ],
-    ids=["tiled", "per-level", "coarse-and-refiner", "max-levels"],
+    ids=["tiled", "per-level", "coarse-and-refiner", "max-levels", "detail-tiled"],
 )
 def test_onnx_pyramid_matches_pytorch(tmp_path, settings):
     model = _model(**settings)

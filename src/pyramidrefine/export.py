@@ -80,6 +80,7 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[str]:
         "format": format,
         "generators": names,
         "refiner": model.refiner is not None,
+        "refinement": model.refinement,
         "in_channels": model.in_channels,
         "out_channels": model.out_channels,
         "levels": model.levels,

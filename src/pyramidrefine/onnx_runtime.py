@@ -57,6 +57,7 @@ class OnnxCoarseToFine:
         self.max_levels: int | None = config.get("max_levels")
         self.pad_multiple: int = config["pad_multiple"]
         self.refiner: bool = config.get("refiner", False)  # generator 1 runs levels ≥ 1
+        self.refinement: str = config.get("refinement", "full")  # see pyramidrefine.bands
         self.tile: int | None = config["tile"] if tile is None else (tile or None)
         self.overlap: int = config["overlap"] if overlap is None else overlap
         self.sessions = [
@@ -97,15 +98,24 @@ class OnnxCoarseToFine:
             geometry.generator_index(level, len(self.sessions), refiner=self.refiner)
         ]
         if self.tile is None or max(height, width) <= self.tile:
-            return self._run_padded(session, inputs)
+            return self._refined(prior, self._run_padded(session, inputs))
         output = np.zeros((batch, self.out_channels, height, width), np.float32)
         weight_sum = np.zeros((1, 1, height, width), np.float32)
         for rows, cols, taper in geometry.tiles(height, width, self.tile, self.overlap):
-            prediction = self._run_padded(session, inputs[..., rows, cols])
+            part = None if prior is None else prior[..., rows, cols]
+            prediction = self._refined(part, self._run_padded(session, inputs[..., rows, cols]))
             window = geometry.blend_window(prediction.shape[-2:], self.overlap, taper)
             output[..., rows, cols] += prediction * window
             weight_sum[..., rows, cols] += window
         return output / weight_sum
+
+    def _refined(self, prior: np.ndarray | None, prediction: np.ndarray) -> np.ndarray:
+        """As :func:`pyramidrefine.bands.refine`: with ``detail``, prior + detail band."""
+        if self.refinement == "full" or prior is None:
+            return prediction
+        height, width = prediction.shape[-2:]
+        half = (max(1, -(-height // 2)), max(1, -(-width // 2)))
+        return prior + prediction - resize(resize(prediction, half), (height, width))
 
     def _run_padded(self, session, x: np.ndarray) -> np.ndarray:
         height, width = x.shape[-2:]

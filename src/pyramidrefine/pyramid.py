@@ -29,9 +29,11 @@ import torch
 from torch import nn
 
 from . import geometry, profiling, progress
+from .bands import REFINEMENTS, refine
 from .checkpoints import SafeHubMixin
 from .errors import ConfigurationError, InvalidInputError
 from .generators import first_conv_in_channels, required_multiple
+from .model_config import check_settings
 from .registry import create_generator
 from .tiling import Size, pad_to_multiple, resize, tile_starts, tiled_apply
 
@@ -81,6 +83,10 @@ class CoarseToFine(
             (e.g. ``{"decoder_channels": [64, 32, 24, 16, 8]}``): a coarse generator plus one
             refiner shared by the finer levels (pix2pixHD's global + local pattern). Needs
             a generator given by name or factory; ``None``: one generator for all levels.
+        refinement: how a finer level uses its prior: ``"full"`` (its generator's output
+            replaces the prior) or ``"detail"`` (the prior plus the detail band of the
+            generator's output, see :mod:`~pyramidrefine.bands`: the coarse levels alone
+            decide the colour of regions).
         tile: run levels whose height or width exceeds ``tile`` tile by tile.
         overlap: minimum overlap of neighbouring tiles, blended with a raised-cosine window.
         pad_multiple: side multiple the generator needs; read from the generator if omitted.
@@ -98,6 +104,7 @@ class CoarseToFine(
         max_levels: int | None = None,
         shared: bool = True,
         refiner: dict[str, Any] | None = None,
+        refinement: str = "full",
         tile: int | None = None,
         overlap: int = 32,
         pad_multiple: int | None = None,
@@ -106,18 +113,20 @@ class CoarseToFine(
         super().__init__()
         if levels is not None and base_size is not None:
             raise ConfigurationError("give either levels or base_size, not both")
-        if levels is not None and levels < 1:
-            raise ConfigurationError(f"levels must be at least 1, got {levels}")
-        if base_size is not None and base_size < 1:
-            raise ConfigurationError(f"base_size must be at least 1, got {base_size}")
-        if max_levels is not None and max_levels < 1:
-            raise ConfigurationError(f"max_levels must be at least 1, got {max_levels}")
+        check_settings(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            levels=levels,
+            base_size=base_size,
+            max_levels=max_levels,
+            tile=tile,
+            pad_multiple=pad_multiple,
+        )
         if tile is not None and not 0 <= overlap < tile:
             raise ConfigurationError(
                 f"need 0 <= overlap < tile, got tile={tile}, overlap={overlap}"
             )
-        if in_channels < 1 or out_channels < 1:
-            raise ConfigurationError("in_channels and out_channels must be positive")
+        check_settings(overlap=overlap)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.levels = levels
@@ -128,6 +137,11 @@ class CoarseToFine(
         self.memory_budget: int | None = None
         self._bytes_per_pixel: dict[tuple, float] = {}
         self.refiner = refiner
+        if refinement not in REFINEMENTS:
+            raise ConfigurationError(
+                f"refinement must be one of {', '.join(REFINEMENTS)}, got {refinement!r}"
+            )
+        self.refinement = refinement
         self.generators = self._build_generators(generator, shared, generator_kwargs)
         self._generator_is_named = isinstance(generator, str)
         self.shared = len(self.generators) == 1 and shared
@@ -247,7 +261,7 @@ class CoarseToFine(
 
         def run(x_part: torch.Tensor, prior_part: torch.Tensor | None = None) -> torch.Tensor:
             inputs = torch.cat([x_part, self.prior_channels(prior_part, x_part)], dim=1)
-            return self._run_padded(generator, inputs)
+            return refine(prior_part, self._run_padded(generator, inputs), self.refinement)
 
         plan = self.tile_plan(level, x)
         if plan.tile is None:
@@ -393,6 +407,7 @@ class CoarseToFine(
             raise ConfigurationError(
                 f"memory_budget must be a positive number of bytes or None, got {budget!r}"
             )
+        check_settings(**settings)
         if "levels" in settings and "base_size" not in settings:
             settings["base_size"] = None
         if "base_size" in settings and "levels" not in settings:

@@ -21,7 +21,8 @@ class ModelConfig:
     ``init_from``: start from the weights of a model folder written by ``save_pretrained``
     (e.g. the shipped colorizer, to continue training it in a later session); its
     architecture must be the one configured here. ``refiner``: generator keyword arguments
-    of a lighter generator for the finer levels (see ``CoarseToFine``).
+    of a lighter generator for the finer levels; ``refinement``: ``full`` or ``detail`` (see
+    ``CoarseToFine``).
     """
 
     generator: str = "unet"
@@ -30,6 +31,7 @@ class ModelConfig:
     base_size: int | None = 128
     shared: bool = True
     refiner: dict[str, Any] | None = None
+    refinement: str = "full"
     init_from: str | None = None
 
 
@@ -37,6 +39,10 @@ class ModelConfig:
 class DataConfig:
     """Where images come from and how they are cut into training samples.
 
+    ``train`` (required): one source or a list (image folders, ``.parquet``/``.arrow``
+    files, ``save_to_disk`` folders, Hub dataset ids); ``val``: a separate validation
+    source, else ``val_fraction`` of ``train`` is held out. ``image_size``: side of the
+    training crops (at most 4096).
     ``cache_size``: decode every training image once into a ``cache_size``² uint8 cache on
     disk (under ``cache_dir``, default ``<output_dir>/image-cache``) and cut the
     ``image_size`` crops on the training device; ``None`` decodes and crops per sample in
@@ -44,7 +50,7 @@ class DataConfig:
     to this long side (``None``: full size).
     """
 
-    train: str | list[str] = ""
+    train: str | list[str] | None = None
     val: str | None = None
     val_fraction: float = 0.1
     image_size: int = 256
@@ -79,13 +85,26 @@ class SchemeConfig:
 
 @dataclass
 class LossConfig:
-    """Objective: ``l1_weight``·L1 + GAN (``discriminator: null`` trains L1 only)."""
+    """Objective: ``l1_weight``·L1, plus a conditional GAN when ``gan`` is not ``none``.
+
+    The default trains L1 only. ``gan: vanilla`` (or ``lsgan``, ``hinge``) adds the
+    ``discriminator`` (``patchgan`` or ``multiscale``) after ``pretrain_steps`` L1-only
+    steps (``null``: the first three quarters of ``max_steps``), the two-stage recipe.
+    """
 
     l1_weight: float = 100.0
-    gan: Literal["vanilla", "lsgan", "hinge"] = "vanilla"
+    gan: Literal["none", "vanilla", "lsgan", "hinge"] = "none"
     discriminator: str | None = "patchgan"
     discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
-    pretrain_steps: int = 0  # L1-only steps before the GAN starts (two-stage recipe)
+    pretrain_steps: int | None = None
+
+    def gan_start(self, max_steps: int) -> int | None:
+        """The step at which the adversarial term starts; ``None`` when trained L1 only."""
+        if self.gan == "none":
+            return None
+        if self.pretrain_steps is None:
+            return max_steps * 3 // 4
+        return self.pretrain_steps
 
 
 @dataclass
@@ -103,9 +122,16 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
-    """Everything one training run needs."""
+    """Everything one training run needs.
 
-    output_dir: str = "runs/colorize"
+    ``output_dir``: the run folder (``None``: a new ``runs/<task>-<YYYYmmdd-HHMMSS>``).
+    ``resume``: continue from the folder's newest checkpoint (refused when the folder's
+    config differs in a key that changes the experiment); ``false`` starts over, deleting
+    the folder's checkpoints, metrics, samples and model.
+    """
+
+    output_dir: str | None = None
+    resume: bool = True
     task: str = "colorization"
     task_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. denoising's noise model
     max_steps: int = 1000
@@ -153,7 +179,15 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] = ()
         node = values
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(raw)
+            if not isinstance(node, dict):
+                raise ConfigurationError(f"override {override!r}: {part} is not a section")
+        try:
+            node[leaf] = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise ConfigurationError(
+                f"override {override!r}: not a YAML value ({problem})"
+            ) from None
     return _build(TrainConfig, values, "config")
 
 

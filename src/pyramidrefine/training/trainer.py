@@ -9,6 +9,7 @@ gradient accumulation, optional EMA of the generator, atomic checkpoints
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib.util
 import logging
 import math
@@ -18,8 +19,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
-from accelerate import Accelerator, DistributedDataParallelKwargs
-from accelerate.utils import set_seed
+from accelerate import Accelerator, DistributedDataParallelKwargs, PartialState
+from accelerate.utils import broadcast_object_list, set_seed
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
@@ -30,12 +31,15 @@ from ..evaluation import evaluate, save_comparison_grid
 from ..losses import Pix2PixObjective
 from ..pyramid import CoarseToFine
 from ..registry import create_discriminator, create_task
+from .checks import check_config, check_training_memory
 from .config import TrainConfig, save_config
 from .data import build_datasets, training_loader
+from .run_folder import check_resumable, clear_run, default_output_dir, latest_checkpoint
 from .schemes import LevelResult, pyramid_step
 
 logger = logging.getLogger(__name__)
 MAX_NONFINITE_IN_A_ROW = 10
+METRICS_HEADER = ["step", "split", "name", "value"]
 
 
 class TrainingError(PyramidRefineError, RuntimeError):
@@ -102,9 +106,16 @@ class StepLosses(NamedTuple):
 
 
 class Trainer:
-    """Train a ``CoarseToFine`` on a task from a :class:`TrainConfig`."""
+    """Train a ``CoarseToFine`` on a task from a :class:`TrainConfig`.
+
+    The config is checked before anything is built (values, data, whether its
+    ``output_dir`` may be resumed), the memory a step needs before any data is loaded.
+    """
 
     def __init__(self, config: TrainConfig) -> None:
+        check_config(config)
+        config = dataclasses.replace(config, output_dir=_agreed_output_dir(config))
+        check_resumable(config)
         self.config = config
         self.output_dir = Path(config.output_dir)
         self.checkpoint_dir = self.output_dir / "checkpoints"
@@ -128,6 +139,7 @@ class Trainer:
             if config.ema_decay
             else None
         )
+        self.gan_start = config.loss.gan_start(config.max_steps)
         self.discriminator = (
             create_discriminator(
                 config.loss.discriminator,
@@ -135,13 +147,15 @@ class Trainer:
                 out_channels=self.task.out_channels,
                 **config.loss.discriminator_kwargs,
             )
-            if config.loss.discriminator
+            if self.gan_start is not None
             else None
         )
+        check_training_memory(self.model, config, self.accelerator.device, self.discriminator)
         self.objective = Pix2PixObjective(
             l1_weight=config.loss.l1_weight, gan=config.loss.gan if self.discriminator else None
         )
         self.state = TrainingState()
+        self.steps_run = 0  # steps of this fit (0 when the run was already complete)
         self._nonfinite_in_a_row = 0
         self.train_data, self.val_images = build_datasets(config, self.accelerator.device)
         self._prepare()
@@ -156,6 +170,7 @@ class Trainer:
             base_size=None if model_config.levels else model_config.base_size,
             shared=model_config.shared,
             refiner=model_config.refiner,
+            refinement=model_config.refinement,
             **model_config.generator_kwargs,
         )
         if model_config.init_from:
@@ -203,21 +218,20 @@ class Trainer:
 
     def latest_checkpoint(self) -> Path | None:
         """The newest complete checkpoint, if any."""
-        pointer = self.checkpoint_dir / "latest"
-        if not pointer.exists():
-            return None
-        path = self.checkpoint_dir / pointer.read_text().strip()
-        return path if path.is_dir() else None
+        return latest_checkpoint(self.checkpoint_dir)
 
     def resume(self) -> bool:
-        """Load the newest checkpoint if there is one; return whether one was loaded."""
+        """Load the newest checkpoint if there is one; return whether one was loaded.
+
+        Metrics logged after that checkpoint (all of them, without one) are dropped: the
+        steps that logged them run again.
+        """
         path = self.latest_checkpoint()
-        if path is None:
-            return False
-        self.accelerator.load_state(str(path))
+        if path is not None:
+            self.accelerator.load_state(str(path))
+            logger.info("resumed from %s at step %d", path, self.state.step)
         self._truncate_metrics(after_step=self.state.step)
-        logger.info("resumed from %s at step %d", path, self.state.step)
-        return True
+        return path is not None
 
     def save_checkpoint(self) -> Path:
         """Write the full training state atomically and export the model."""
@@ -264,11 +278,15 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Train (resuming if a checkpoint exists) until ``max_steps``; return last metrics."""
         config, accelerator = self.config, self.accelerator
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        save_config(config, self.output_dir / "config.yaml")
         if accelerator.is_main_process:
+            if not config.resume:
+                clear_run(self.output_dir)
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            save_config(config, self.output_dir / "config.yaml")
             self._remove_partial_writes()
+        accelerator.wait_for_everyone()
         self.resume()
+        first_step = self.state.step
         accelerator.init_trackers("pyramidrefine")
         loader = training_loader(
             self.train_data,
@@ -310,6 +328,7 @@ class Trainer:
                 meter.reset()
         progress.close()
         accelerator.end_training()
+        self.steps_run = self.state.step - first_step
         return metrics
 
     def training_step(self, rgb: torch.Tensor) -> StepLosses | None:
@@ -318,7 +337,7 @@ class Trainer:
         seed = (config.seed * 1_000_003 + self.state.step) * 64 + accelerator.process_index
         generator = torch.Generator().manual_seed(seed)
         inputs, targets = self.task.prepare(rgb, generator)  # e.g. noise, drawn from the seed
-        gan_on = self.discriminator is not None and self.state.step >= config.loss.pretrain_steps
+        gan_on = self.discriminator is not None and self.state.step >= self.gan_start
         with accelerator.autocast():
             levels = self.step_module(inputs, targets, self.state.step, generator)
         final = levels[-1]
@@ -419,7 +438,7 @@ class Trainer:
         with path.open("a", newline="") as file:
             writer = csv.writer(file)
             if new:
-                writer.writerow(["step", "split", "name", "value"])
+                writer.writerow(METRICS_HEADER)
             writer.writerows([self.state.step, split, k, f"{v:.6g}"] for k, v in values.items())
         self.accelerator.log({f"{split}/{k}": v for k, v in values.items()}, step=self.state.step)
 
@@ -429,8 +448,9 @@ class Trainer:
             return
         with path.open(newline="") as file:
             rows = list(csv.reader(file))
-        kept = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= after_step]
-        text = "".join(",".join(r) + "\n" for r in kept)
+        # A run killed while logging may have left a partial last row.
+        kept = [r for r in rows[1:] if len(r) == 4 and r[0].isdigit() and int(r[0]) <= after_step]
+        text = "".join(",".join(r) + "\n" for r in [METRICS_HEADER, *kept])
         write_text_atomic(path, text)
 
 
@@ -445,6 +465,14 @@ def _load_weights(model: CoarseToFine, source: str) -> None:
             f"model.init_from={source}: its weights do not fit the configured model "
             f"({first_line}); configure the same generator and generator_kwargs"
         ) from None
+
+
+def _agreed_output_dir(config: TrainConfig) -> str:
+    """``config.output_dir``, else a new run folder chosen once for every process."""
+    if config.output_dir is not None:
+        return config.output_dir
+    chosen = [default_output_dir(config.task) if PartialState().is_main_process else None]
+    return broadcast_object_list(chosen)[0]
 
 
 def train(config: TrainConfig) -> dict[str, Any]:

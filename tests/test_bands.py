@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from pyramidrefine import CoarseToFine
+from pyramidrefine.bands import detail_band
+from pyramidrefine.errors import ConfigurationError
+from pyramidrefine.tiling import resize
+
+
+def tiny(refinement: str, **settings) -> CoarseToFine:
+    torch.manual_seed(0)
+    model = CoarseToFine(
+        "unet",
+        in_channels=1,
+        out_channels=2,
+        base_channels=4,
+        depth=2,
+        refinement=refinement,
+        **settings,
+    )
+    return model.eval()
+
+
+def test_detail_band_of_a_smooth_image_is_small_and_of_noise_is_most_of_it():
+    smooth = resize(torch.randn(1, 2, 4, 4), (64, 64))
+    noise = torch.randn(1, 2, 64, 64)
+    assert detail_band(smooth).abs().mean() < 0.1 * smooth.abs().mean()
+    assert detail_band(noise).abs().mean() > 0.5 * noise.abs().mean()
+    assert detail_band(torch.full((1, 2, 9, 7), 3.0)).abs().max() < 1e-5
+
+
+@torch.no_grad()
+def test_detail_refinement_keeps_the_coarse_colour_that_full_refinement_redecides():
+    x = torch.rand(1, 1, 128, 128) * 2 - 1
+    departures = {}
+    for refinement in ("full", "detail"):
+        levels = tiny(refinement, levels=3).forward_levels(x)
+        coarse, final = levels[0], levels[-1]
+        departures[refinement] = (resize(final, coarse.shape[-2:]) - coarse).abs().mean()
+    assert departures["detail"] < 0.3 * departures["full"]
+
+
+@torch.no_grad()
+def test_detail_refinement_runs_tiled_and_gives_the_input_size():
+    model = tiny("detail", levels=2, tile=32, overlap=8)
+    assert model(torch.rand(1, 1, 50, 70)).shape == (1, 2, 50, 70)
+
+
+def test_refinement_is_saved_and_loaded(tmp_path):
+    tiny("detail", levels=2).save_pretrained(tmp_path / "model")
+    assert CoarseToFine.from_pretrained(tmp_path / "model").refinement == "detail"
+
+
+def test_an_unknown_refinement_is_one_clear_error():
+    with pytest.raises(ConfigurationError, match="refinement must be one of full, detail"):
+        tiny("residual", levels=2)
