@@ -72,6 +72,8 @@ def command(run_dir, photos):
         "data.val_fraction=0",
         "model.base_size=16",
         "model.generator_kwargs={base_channels: 4, depth: 2}",
+        "loss.gan=vanilla",
+        "loss.pretrain_steps=0",
         "loss.discriminator_kwargs={base_channels: 8, n_layers: 2}",
         "ema_decay=0.5",
     ]

@@ -161,15 +161,21 @@ def _upsampled_prior(
     return offset.cut(upsampled)
 
 
-def _crop_windows(sizes: list[tuple[int, int]], generator: torch.Generator) -> list[_Window]:
-    """Nested random windows of the base size: level k's lies inside 2× level k−1's."""
+def check_crop_levels(sizes: list[tuple[int, int]]) -> None:
+    """Refuse level sizes that ``crop_levels`` cannot nest (each must double the last)."""
     height, width = sizes[0]
     for level, (h, w) in enumerate(sizes):
         if (h, w) != (height * 2**level, width * 2**level):
             raise ConfigurationError(
-                f"crop_levels needs level sizes that double exactly; got {sizes}. Use an "
-                "image_size that is the base size times a power of two"
+                f"scheme.crop_levels needs level sizes that double exactly; got {sizes}. Use "
+                "a data.image_size that is model.base_size times a power of two"
             )
+
+
+def _crop_windows(sizes: list[tuple[int, int]], generator: torch.Generator) -> list[_Window]:
+    """Nested random windows of the base size: level k's lies inside 2× level k−1's."""
+    check_crop_levels(sizes)
+    height, width = sizes[0]
     windows = [_Window(0, 0, height, width)]
     for _ in sizes[1:]:
         parent = windows[-1]
