@@ -10,19 +10,28 @@ temporary files), and the README.md model card says what the model is and how to
 
 from __future__ import annotations
 
-import json
+import inspect
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import safetensors.torch
 from huggingface_hub import ModelCard, PyTorchModelHubMixin, constants, hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HfHubHTTPError,
+    HFValidationError,
+    LocalEntryNotFoundError,
+)
+from huggingface_hub.utils import validate_repo_id
 from safetensors import SafetensorError
 
 from .atomic import atomic_path, new_file_mode
 from .errors import CheckpointError
 from .model_card import model_card_text
+from .model_config import check_config, read_config
+from .weights_check import check_weights_file, skeleton
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 CONVERT_HINT = (
@@ -62,22 +71,30 @@ class SafeHubMixin(PyTorchModelHubMixin):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any):
-        """Load from a local folder or a Hub id; errors say what is wrong with the files."""
-        source = Path(pretrained_model_name_or_path).expanduser()
-        if source.exists() or _looks_like_a_path(str(pretrained_model_name_or_path)):
+        """Load from a local folder or a Hub id (``owner/name`` or ``owner/name@revision``).
+
+        ``config.json`` is data: it is read and checked (:mod:`pyramidrefine.model_config`)
+        before anything is built, and the weights file's header before any weight is read
+        (:mod:`pyramidrefine.weights_check`). Errors are one :class:`CheckpointError` line.
+        """
+        name = str(pretrained_model_name_or_path)
+        source = Path(name).expanduser()
+        if source.exists() or _looks_like_a_path(name):
             _check_model_folder(source)
-            pretrained_model_name_or_path = source
-        try:
-            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
-        except json.JSONDecodeError as error:
-            raise CheckpointError(
-                f"{pretrained_model_name_or_path}: config.json is not valid JSON ({error})"
-            ) from None
-        except (HfHubHTTPError, LocalEntryNotFoundError) as error:
-            raise CheckpointError(
-                f"{pretrained_model_name_or_path}: not a local model folder, and the Hub could "
-                f"not provide it ({type(error).__name__}); check the name or your connection"
-            ) from None
+            model_id, config_file = str(source), str(source / constants.CONFIG_NAME)
+        else:
+            model_id, revision = _hub_id_and_revision(name, kwargs.pop("revision", None))
+            if revision is not None:
+                kwargs["revision"] = revision
+            config_file = _hub_file(model_id, constants.CONFIG_NAME, kwargs)
+        parameters = [
+            p.name
+            for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
+            if p.kind is not inspect.Parameter.VAR_KEYWORD
+        ]
+        config = check_config(read_config(config_file, name), name, parameters)
+        hub = {key: kwargs.pop(key) for key in list(kwargs) if key in _HUB_ARGUMENTS}
+        return cls._from_pretrained(model_id=model_id, **hub, **{**config, **kwargs})
 
     @classmethod
     def _from_pretrained(
@@ -85,12 +102,9 @@ class SafeHubMixin(PyTorchModelHubMixin):
     ):
         weights = _weights_file(model_id, kwargs)
         model_kwargs = {k: v for k, v in kwargs.items() if k not in _HUB_ARGUMENTS}
-        try:
-            model = cls(**model_kwargs)
-        except (TypeError, ValueError) as error:
-            raise CheckpointError(
-                f"{model_id}: config.json does not describe a {cls.__name__}: {error}"
-            ) from None
+        shape = _build(model_id, cls, lambda: skeleton(lambda: cls(**model_kwargs)))
+        check_weights_file(shape, weights, model_id)
+        model = _build(model_id, cls, lambda: cls(**model_kwargs))
         try:
             safetensors.torch.load_model(model, weights, strict=True, device=map_location)
         except (RuntimeError, SafetensorError) as error:
@@ -140,16 +154,57 @@ def _check_model_folder(folder: Path) -> None:
 def _weights_file(model_id: str, hub_kwargs: dict[str, Any]) -> str:
     if os.path.isdir(model_id):
         return os.path.join(model_id, constants.SAFETENSORS_SINGLE_FILE)
+    return _hub_file(model_id, constants.SAFETENSORS_SINGLE_FILE, hub_kwargs)
+
+
+def _hub_id_and_revision(name: str, revision: str | None) -> tuple[str, str | None]:
+    """``owner/name@rev`` -> (``owner/name``, ``rev``), like timm's ``hf-hub:`` names."""
+    repo_id, at, tag = name.partition("@")
+    if at and (not tag or (revision is not None and revision != tag)):
+        raise CheckpointError(
+            f"{name}: give the revision once, after @ (owner/name@revision) or as revision="
+        )
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise CheckpointError(
+            f"{name}: no such model folder, and not a Hugging Face Hub id (owner/name or "
+            "owner/name@revision)"
+        ) from None
+    return repo_id, tag if at else revision
+
+
+def _hub_file(model_id: str, filename: str, hub_kwargs: dict[str, Any]) -> str:
+    """Path of ``filename`` of the Hub repository ``model_id`` (cached or downloaded)."""
     download = {
         k: hub_kwargs[k]
         for k in ("revision", "cache_dir", "force_download", "local_files_only", "token")
         if k in hub_kwargs
     }
     try:
-        return hf_hub_download(
-            repo_id=model_id, filename=constants.SAFETENSORS_SINGLE_FILE, **download
-        )
-    except EntryNotFoundError:
+        return hf_hub_download(repo_id=model_id, filename=filename, **download)
+    except (EntryNotFoundError, HfHubHTTPError) as error:
+        if isinstance(error, EntryNotFoundError) and not isinstance(
+            error, LocalEntryNotFoundError
+        ):  # the repository answered: it has no such file
+            hint = f"; {CONVERT_HINT}" if filename == constants.SAFETENSORS_SINGLE_FILE else ""
+            raise CheckpointError(
+                f"{model_id}: the Hub repository has no {filename}{hint}"
+            ) from None
         raise CheckpointError(
-            f"{model_id}: the Hub repository has no model.safetensors; {CONVERT_HINT}"
+            f"{model_id}: not a local model folder, and the Hub could not provide it "
+            f"({type(error).__name__}); check the name or your connection"
+        ) from None
+
+
+def _build(model_id: str, cls: type, build: Callable[[], Any]) -> Any:
+    """``build()``; anything the config makes the constructor raise is a config problem."""
+    try:
+        return build()
+    except CheckpointError:
+        raise
+    except Exception as error:  # a config is data: any failure it causes is its own
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CheckpointError(
+            f"{model_id}: config.json does not describe a {cls.__name__}: {first_line}"
         ) from None

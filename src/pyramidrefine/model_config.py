@@ -1,0 +1,338 @@
+"""What a saved ``config.json`` may say: read as data, every key and bound checked first.
+
+A model folder from someone else is data, never a code path: its config can only pick a
+registered generator and describe its architecture. Nothing in it may name a file, a URL
+or pretrained weights to fetch (timm and smp would load or download them), and every size
+is bounded, so that reading a config can neither run code, download, nor exhaust memory.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import CheckpointError, ConfigurationError, PyramidRefineError
+from .registry import GENERATORS
+
+MAX_CONFIG_BYTES = 1_000_000
+MAX_NESTING = 8
+MAX_STRING_LENGTH = 256
+MAX_PLUGIN_INTEGER = 2**16
+# CoarseToFine's own settings: (smallest, largest) value. The maxima are far above any
+# useful model and far below what would hang or exhaust a machine.
+SETTING_BOUNDS = {
+    "in_channels": (1, 64),
+    "out_channels": (1, 64),
+    "levels": (1, 12),
+    "max_levels": (1, 12),
+    "base_size": (1, 16384),
+    "tile": (1, 16384),
+    "overlap": (0, 8192),
+    "pad_multiple": (1, 1024),
+}
+# Keys through which timm or smp would read a file or download: refused anywhere in a config.
+LOADING_KEYS = frozenset(
+    {
+        "checkpoint_path",
+        "pretrained",
+        "pretrained_cfg",
+        "pretrained_cfg_overlay",
+        "pretrained_strict",
+        "hf_hub_id",
+        "hf_hub_filename",
+        "url",
+        "file",
+        "cache_dir",
+    }
+)
+_URL_OR_PATH = re.compile(
+    r"://|[/\\]|^~|^\.\.?$|\.(pth?|bin|ckpt|pkl|pickle|safetensors|npz|onnx)$"
+)
+
+
+def check_settings(**settings: Any) -> None:
+    """Raise :class:`ConfigurationError` unless each given setting is an integer in bounds.
+
+    ``None`` (unset) passes; names not in :data:`SETTING_BOUNDS` are not checked.
+    """
+    for name, value in settings.items():
+        if value is None or name not in SETTING_BOUNDS:
+            continue
+        low, high = SETTING_BOUNDS[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigurationError(f"{name} must be an integer, got {value!r}")
+        if value < low:
+            raise ConfigurationError(f"{name} must be at least {low}, got {value}")
+        if value > high:
+            raise ConfigurationError(
+                f"{name} must be at most {high} (pyramidrefine's sane maximum), got {value}"
+            )
+
+
+def read_config(path: str | Path, source: str) -> dict[str, Any]:
+    """The JSON object in ``path``, size-capped; any problem is one :class:`CheckpointError`."""
+    with Path(path).open("rb") as file:
+        text = file.read(MAX_CONFIG_BYTES + 1)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise CheckpointError(
+            f"{source}: config.json is larger than the {MAX_CONFIG_BYTES} bytes a model config "
+            "can need; it is not a pyramidrefine model config"
+        )
+    try:
+        config = json.loads(text)
+    except RecursionError:
+        raise CheckpointError(f"{source}: config.json is nested too deeply to be read") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{source}: config.json is not valid JSON ({reason})") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(
+            f"{source}: config.json must hold a JSON object of settings, got "
+            f"{_json_type(config)}; write it with save_pretrained"
+        )
+    return config
+
+
+def check_config(
+    config: Mapping[str, Any], source: str, parameters: Collection[str]
+) -> dict[str, Any]:
+    """The keyword arguments that rebuild the model ``config`` describes, all checked.
+
+    ``parameters`` are the model class's own constructor parameters; every other key is
+    a generator keyword argument and must be one the generator accepts (an allowlist per
+    generator). Pretrained encoder weights are switched off: saved weights replace them.
+    Raises :class:`CheckpointError` naming the first key that is refused.
+    """
+    try:
+        _check_values(config)
+        own = {key: value for key, value in config.items() if key in parameters}
+        generator_kwargs = {k: v for k, v in config.items() if k not in parameters}
+        check_settings(**own)
+        generator = own.get("generator", "unet")
+        if not isinstance(generator, str):
+            raise ConfigurationError(f"'generator' must be a registered name, got {generator!r}")
+        if not isinstance(own.get("shared", True), bool):
+            raise ConfigurationError(f"'shared' must be true or false, got {own['shared']!r}")
+        refiner = own.get("refiner")
+        if refiner is not None and not isinstance(refiner, dict):
+            raise ConfigurationError(f"'refiner' must be an object or null, got {refiner!r}")
+        rules = generator_rules(generator)
+        _check_generator_kwargs(generator, generator_kwargs, rules)
+        if refiner is not None:
+            _check_generator_kwargs(generator, refiner, rules, prefix="refiner.")
+            own["refiner"] = _without_pretrained_weights(refiner)
+    except PyramidRefineError as error:
+        raise CheckpointError(
+            f"{source}: config.json does not describe a model pyramidrefine can load: {error}"
+        ) from None
+    return {**own, **_without_pretrained_weights(generator_kwargs)}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one generator keyword argument may be: a test and its description."""
+
+    accepts: Callable[[Any], bool]
+    text: str
+
+    def __or__(self, other: Rule) -> Rule:
+        return Rule(lambda v: self.accepts(v) or other.accepts(v), f"{self.text} or {other.text}")
+
+
+def integer(low: int, high: int) -> Rule:
+    """An integer (not a bool) in ``[low, high]``."""
+    return Rule(lambda v: _is_int(v) and low <= v <= high, f"an integer from {low} to {high}")
+
+
+def number(low: float, high: float) -> Rule:
+    """A finite number in ``[low, high]``."""
+    return Rule(lambda v: _is_number(v) and low <= v <= high, f"a number from {low} to {high}")
+
+
+def integers(low: int, high: int, min_count: int, max_count: int) -> Rule:
+    """A list of ``min_count`` to ``max_count`` integers in ``[low, high]``."""
+    return Rule(
+        lambda v: (
+            isinstance(v, list)
+            and min_count <= len(v) <= max_count
+            and all(_is_int(x) and low <= x <= high for x in v)
+        ),
+        f"a list of {min_count} to {max_count} integers from {low} to {high}",
+    )
+
+
+def choice(*values: Any) -> Rule:
+    """One of ``values`` (compared with ``==`` and the same type)."""
+    return Rule(
+        lambda v: any(type(v) is type(x) and v == x for x in values),
+        "one of " + ", ".join(json.dumps(x) for x in values),
+    )
+
+
+BOOLEAN = choice(True, False)
+NONE = choice(None)
+CHANNELS = integer(1, 1024)
+
+UNET_RULES = {
+    "base_channels": integer(1, 512),
+    "depth": integer(1, 8),
+    "max_channels": integer(1, 2048),
+    "norm": choice("batch", "group", "instance", "none"),
+}
+NORMS = choice("batchnorm", "identity", "layernorm", "instancenorm")
+SMP_RULES = {
+    "encoder_weights": NONE | choice("imagenet"),
+    "encoder_depth": integer(1, 5),
+    "decoder_channels": CHANNELS | integers(1, 1024, 1, 5),
+    "decoder_use_norm": BOOLEAN | NORMS,
+    "decoder_use_batchnorm": BOOLEAN,
+    "decoder_attention_type": NONE | choice("scse"),
+    "decoder_interpolation": choice("nearest", "bilinear", "bicubic", "area", "nearest-exact"),
+    "decoder_pab_channels": CHANNELS,
+    "decoder_pyramid_channels": CHANNELS,
+    "decoder_segmentation_channels": CHANNELS,
+    "decoder_merge_policy": choice("add", "cat"),
+    "decoder_dropout": number(0, 1),
+    "decoder_atrous_rates": integers(1, 64, 3, 3),
+    "decoder_aspp_separable": BOOLEAN,
+    "decoder_aspp_dropout": number(0, 1),
+    "decoder_readout": choice("ignore", "add", "cat"),
+    "decoder_intermediate_channels": integers(1, 2048, 4, 4),
+    "decoder_fusion_channels": CHANNELS,
+    "encoder_output_stride": choice(8, 16, 32),
+    "encoder_output_indices": NONE | integers(0, 64, 1, 8),
+    "psp_out_channels": CHANNELS,
+    "psp_dropout": number(0, 1),
+    "upsampling": NONE | integer(1, 32),
+    "activation": NONE | choice("identity", "sigmoid", "tanh"),
+}
+
+
+def generator_rules(name: str) -> dict[str, Rule] | Callable[[dict[str, Any]], dict[str, Rule]]:
+    """The allowlist of keyword arguments for the registered generator ``name``.
+
+    A table for ``"unet"``; for ``"smp"`` a function of the kwargs (what is allowed
+    depends on the architecture); for any other (plugin) generator, the parameters its
+    factory names, each a JSON scalar.
+    """
+    if name == "unet":
+        return UNET_RULES
+    if name == "smp":
+        return smp_rules
+    factory = GENERATORS.get(name)
+    scalar = (
+        NONE
+        | BOOLEAN
+        | integer(-MAX_PLUGIN_INTEGER, MAX_PLUGIN_INTEGER)
+        | Rule(lambda v: isinstance(v, float) and math.isfinite(v), "a finite number")
+        | Rule(lambda v: isinstance(v, str), "a string")
+    )
+    named = inspect.signature(factory).parameters.values()
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {
+        p.name: scalar
+        for p in named
+        if p.kind in kinds and p.name not in ("in_channels", "out_channels")
+    }
+
+
+def smp_rules(kwargs: Mapping[str, Any]) -> dict[str, Rule]:
+    """smp's allowlist for the architecture in ``kwargs``: its own parameters only."""
+    import segmentation_models_pytorch as smp
+
+    architectures = smp.MODEL_ARCHITECTURES_MAPPING
+    arch = kwargs.get("arch", "unet")
+    if not isinstance(arch, str) or arch.lower() not in architectures:
+        raise ConfigurationError(
+            f"'arch' must be one of smp's architectures ({', '.join(architectures)}), got {arch!r}"
+        )
+    accepted = set(inspect.signature(architectures[arch.lower()].__init__).parameters)
+    if "decoder_use_norm" in accepted:
+        accepted.add("decoder_use_batchnorm")  # smp's deprecated spelling, still read
+    rules = {key: rule for key, rule in SMP_RULES.items() if key in accepted}
+    encoders = Rule(is_smp_encoder, "one of smp's encoders or tu-<a model timm lists>")
+    return {"arch": Rule(lambda v: True, ""), "encoder_name": encoders, **rules}
+
+
+def is_smp_encoder(name: Any) -> bool:
+    """Whether ``name`` is an smp encoder, or ``tu-`` and an architecture timm lists."""
+    import segmentation_models_pytorch as smp
+
+    if not isinstance(name, str):
+        return False
+    if name.startswith("tu-"):
+        import timm
+
+        return name[3:].split(".")[0] in timm.list_models()
+    return name in smp.encoders.get_encoder_names()
+
+
+def _check_generator_kwargs(
+    generator: str,
+    kwargs: Mapping[str, Any],
+    rules: dict[str, Rule] | Callable[[Mapping[str, Any]], dict[str, Rule]],
+    prefix: str = "",
+) -> None:
+    table = rules(kwargs) if callable(rules) else rules
+    for key, value in kwargs.items():
+        if key not in table:
+            known = ", ".join(sorted(table)) or "none"
+            raise ConfigurationError(
+                f"unknown key {prefix + key!r} for the {generator!r} generator (it takes {known})"
+            )
+        if not table[key].accepts(value):
+            raise ConfigurationError(
+                f"{prefix + key} must be {table[key].text}, got {json.dumps(value)[:80]}"
+            )
+
+
+def _check_values(config: Mapping[str, Any]) -> None:
+    """Refuse loading keys, file paths and URLs anywhere, and deep nesting (iteratively)."""
+    pending: list[tuple[str, Any, int]] = [(key, value, 1) for key, value in config.items()]
+    while pending:
+        key, value, depth = pending.pop()
+        if len(key) > MAX_STRING_LENGTH:
+            raise ConfigurationError(f"a key of {len(key)} characters ({key[:40]!r}...)")
+        if depth > MAX_NESTING:
+            raise ConfigurationError(f"{key!r} is nested more than {MAX_NESTING} levels deep")
+        name = key.rsplit(".", 1)[-1]
+        if name.lower() in LOADING_KEYS:
+            raise ConfigurationError(
+                f"key {key!r} would make timm or smp read a file or download weights; a model "
+                "folder's config may only describe an architecture"
+            )
+        if isinstance(value, str) and (
+            len(value) > MAX_STRING_LENGTH or _URL_OR_PATH.search(value)
+        ):
+            raise ConfigurationError(
+                f"{key!r} holds {json.dumps(value)[:80]}, which looks like a file path or URL; "
+                "a model folder's config may only describe an architecture"
+            )
+        if isinstance(value, dict):
+            pending += [(f"{key}.{k}", v, depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            pending += [(f"{key}[{i}]", v, depth + 1) for i, v in enumerate(value)]
+
+
+def _without_pretrained_weights(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with ``encoder_weights=None``: building to load saved weights fetches none."""
+    return {**kwargs, "encoder_weights": None} if "encoder_weights" in kwargs else dict(kwargs)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", list: "a list", str: "a string", bool: "a boolean"}
+    return names.get(type(value), "a number")
