@@ -1,13 +1,20 @@
-"""The README.md model card that ``save_pretrained`` writes next to a model's files."""
+"""The README.md model card that ``save_pretrained`` writes next to a model's files.
+
+The card travels with the model, so it holds nothing of the machine that wrote it: a local
+folder appears by its name alone, a Hub repository by its id, and it links nowhere.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import PurePath
 from typing import Any
 
 from torch import nn
 
-REPO_URL = "https://github.com/pyramidrefine/pyramidrefine"
+PLACEHOLDER = "FOLDER_OR_HUB_ID"
+_HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
 _WHAT_CHANNELS = {
     (1, 2): "1 input channel to 2 output channels (colorization: L → ab in Lab space)",
     (3, 3): "RGB to RGB (3 channels in and out, as in denoising)",
@@ -15,8 +22,11 @@ _WHAT_CHANNELS = {
 
 
 def model_card_text(model: nn.Module, config: dict[str, Any], location: str | None) -> str:
-    """Markdown of the card: what the model is, its configuration and how to load it."""
-    source = location or "FOLDER_OR_HUB_ID"
+    """Markdown of the card: what the model is, its configuration and how to load it.
+
+    ``location``: where the model is saved or pushed; see :func:`portable_name`.
+    """
+    source = portable_name(location)
     in_channels, out_channels = config.get("in_channels"), config.get("out_channels")
     channels = _WHAT_CHANNELS.get(
         (in_channels, out_channels),
@@ -34,7 +44,7 @@ def model_card_text(model: nn.Module, config: dict[str, Any], location: str | No
         "",
         f"# {type(model).__name__} ({config.get('generator', 'custom')} generator)",
         "",
-        f"An image-to-image model of [pyramidrefine]({REPO_URL}) mapping {channels}.",
+        f"An image-to-image model for the `pyramidrefine` Python package, mapping {channels}.",
         f"{_pyramid_sentence(config)} It has {parameters:,} parameters, stored in "
         f"{' and '.join(dtypes)} as `model.safetensors` (no pickle); `config.json` holds the "
         "constructor arguments that rebuild the architecture. A `training.yaml` beside them, "
@@ -67,6 +77,17 @@ def model_card_text(model: nn.Module, config: dict[str, Any], location: str | No
             "```",
         ]
     return "\n".join(lines) + "\n"
+
+
+def portable_name(location: str | None) -> str:
+    """How the card names the model: a Hub id as it is, a local folder by its name only
+    (load it from the folder that holds it), :data:`PLACEHOLDER` when unknown."""
+    if not location:
+        return PLACEHOLDER
+    text = str(location).replace("\\", "/").rstrip("/")
+    if _HUB_ID.fullmatch(text) and not text.startswith("."):
+        return text
+    return PurePath(text).name or PLACEHOLDER
 
 
 def _pyramid_sentence(config: dict[str, Any]) -> str:

@@ -18,8 +18,8 @@ from ..errors import ConfigurationError
 class ModelConfig:
     """The CoarseToFine model: generator and pyramid shape (see ``CoarseToFine``).
 
-    ``init_from``: start from the weights of a model folder written by ``save_pretrained``
-    (e.g. the shipped colorizer, to continue training it in a later session); its
+    ``init_from``: start from the weights of a model folder written by ``save_pretrained``,
+    a Hub id or a shipped model's name (``default``: the shipped colorizer); its
     architecture must be the one configured here. ``refiner``: generator keyword arguments
     of a lighter generator for the finer levels; ``refinement``: ``full`` or ``detail`` (see
     ``CoarseToFine``).

@@ -29,6 +29,7 @@ from ..atomic import write_text_atomic
 from ..errors import PyramidRefineError
 from ..evaluation import evaluate, save_comparison_grid
 from ..losses import Pix2PixObjective
+from ..pretrained import load_model
 from ..pyramid import CoarseToFine
 from ..registry import create_discriminator, create_task
 from .checks import check_config, check_training_memory
@@ -455,8 +456,9 @@ class Trainer:
 
 
 def _load_weights(model: CoarseToFine, source: str) -> None:
-    """Copy the weights of the saved model ``source`` into ``model`` (same architecture)."""
-    weights = CoarseToFine.from_pretrained(source).state_dict()
+    """Copy the weights of the saved model ``source`` (a folder, Hub id or shipped model's
+    name such as ``default``) into ``model`` (same architecture)."""
+    weights = load_model(source).state_dict()
     try:
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
     except RuntimeError as error:
