@@ -26,7 +26,7 @@ Each command has its own help: pyramidrefine COMMAND --help.
 EPILOG = """\
 examples:
   pyramidrefine colorize examples/photos --out coloured      # the shipped colorizer
-  pyramidrefine train --config configs/colorize-pyramid.yaml max_steps=200
+  pyramidrefine train --config configs/colorize-pyramid.yaml data.train=photos/
   pyramidrefine evaluate --model runs/colorize-pyramid/model --data photos/
   pyramidrefine export --model runs/colorize-pyramid/model --format onnx
   pyramidrefine demo                                        # a web page on 127.0.0.1
