@@ -66,7 +66,6 @@ def metric_rows(run):
         ("max_steps=0", "max_steps"),
         ("data.image_size=100000", "data.image_size"),
         ("data.batch_size=many", "data.batch_size"),
-        ("loss.gan=vanilla loss.discriminator=null", "loss.discriminator"),
         ("data.cache_size=16", "data.cache_size"),
     ],
 )

@@ -35,8 +35,8 @@ def export(model: CoarseToFine, folder: str | os.PathLike, format: Format = "onn
     The folder is written beside its place and then swapped in, replacing an earlier export
     as a whole (no file of a previous format is left), or nothing if the export fails; a
     folder that holds anything but an earlier export is refused (see
-    :func:`check_export_folder`). ONNX needs the ``export`` extra
-    (``pip install "pyramidrefine[export]"``).
+    :func:`check_export_folder`). ONNX needs the ``export`` extra (from a clone:
+    ``pip install -e ".[export]"``).
     """
     if format not in FORMATS:
         raise ConfigurationError(f"unknown export format {format!r}; use one of {FORMATS}")

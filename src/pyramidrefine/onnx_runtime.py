@@ -33,7 +33,7 @@ class OnnxCoarseToFine:
         tile: override the exported ``tile`` (``0`` disables tiling).
         overlap: override the exported ``overlap``.
 
-    Needs onnxruntime, from the ``export`` extra (``pip install "pyramidrefine[export]"``).
+    Needs onnxruntime, from the ``export`` extra (from a clone: ``pip install -e ".[export]"``).
     """
 
     def __init__(

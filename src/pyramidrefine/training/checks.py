@@ -83,11 +83,6 @@ def check_config(config: TrainConfig) -> None:
         )
     if data.cache_size is not None and data.streaming:
         raise ConfigurationError("data.cache_size needs a dataset on disk, not data.streaming")
-    if config.loss.gan != "none" and not config.loss.discriminator:
-        raise ConfigurationError(
-            f"loss.gan={config.loss.gan} needs loss.discriminator (patchgan or multiscale); "
-            "or set loss.gan=none to train L1 only"
-        )
 
 
 def check_training_memory(

@@ -88,8 +88,9 @@ class LossConfig:
     """Objective: ``l1_weight``·L1, plus a conditional GAN when ``gan`` is not ``none``.
 
     The default trains L1 only. ``gan: vanilla`` (or ``lsgan``, ``hinge``) adds the
-    ``discriminator`` (``patchgan`` or ``multiscale``) after ``pretrain_steps`` L1-only
-    steps (``null``: the first three quarters of ``max_steps``), the two-stage recipe.
+    ``discriminator`` (``patchgan`` or ``multiscale``; ``null`` keeps L1 only) after
+    ``pretrain_steps`` L1-only steps (``null``: the first three quarters of ``max_steps``),
+    the two-stage recipe.
     """
 
     l1_weight: float = 100.0
@@ -100,7 +101,7 @@ class LossConfig:
 
     def gan_start(self, max_steps: int) -> int | None:
         """The step at which the adversarial term starts; ``None`` when trained L1 only."""
-        if self.gan == "none":
+        if self.gan == "none" or not self.discriminator:
             return None
         if self.pretrain_steps is None:
             return max_steps * 3 // 4
