@@ -36,6 +36,12 @@ SETTING_BOUNDS = {
     "overlap": (0, 8192),
     "pad_multiple": (1, 1024),
 }
+# CoarseToFine's settings that are not sizes: (type, description).
+OWN_TYPES = {
+    "generator": (str, "a registered generator's name"),
+    "shared": (bool, "true or false"),
+    "refiner": ((dict, type(None)), "an object of generator settings, or null"),
+}
 # Keys through which timm or smp would read a file or download: refused anywhere in a config.
 LOADING_KEYS = frozenset(
     {
@@ -66,7 +72,7 @@ def check_settings(**settings: Any) -> None:
             continue
         low, high = SETTING_BOUNDS[name]
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigurationError(f"{name} must be an integer, got {value!r}")
+            raise ConfigurationError(f"{name} must be an integer, got {repr(value)[:80]}")
         if value < low:
             raise ConfigurationError(f"{name} must be at least {low}, got {value}")
         if value > high:
@@ -114,18 +120,15 @@ def check_config(
         own = {key: value for key, value in config.items() if key in parameters}
         generator_kwargs = {k: v for k, v in config.items() if k not in parameters}
         check_settings(**own)
-        generator = own.get("generator", "unet")
-        if not isinstance(generator, str):
-            raise ConfigurationError(f"'generator' must be a registered name, got {generator!r}")
-        if not isinstance(own.get("shared", True), bool):
-            raise ConfigurationError(f"'shared' must be true or false, got {own['shared']!r}")
-        refiner = own.get("refiner")
-        if refiner is not None and not isinstance(refiner, dict):
-            raise ConfigurationError(f"'refiner' must be an object or null, got {refiner!r}")
+        for key, (kind, text) in OWN_TYPES.items():
+            if key in own and not isinstance(own[key], kind):
+                raise ConfigurationError(f"{key!r} must be {text}, got {repr(own[key])[:80]}")
+        generator, refiner = own.get("generator", "unet"), own.get("refiner")
         rules = generator_rules(generator)
-        _check_generator_kwargs(generator, generator_kwargs, rules)
-        if refiner is not None:
-            _check_generator_kwargs(generator, refiner, rules, prefix="refiner.")
+        _check_generator_kwargs(generator, generator_kwargs, rules, generator_kwargs)
+        if refiner is not None:  # the refiner is built from the generator's kwargs | refiner
+            combined = {**generator_kwargs, **refiner}
+            _check_generator_kwargs(generator, refiner, rules, combined, prefix="refiner.")
             own["refiner"] = _without_pretrained_weights(refiner)
     except PyramidRefineError as error:
         raise CheckpointError(
@@ -277,9 +280,11 @@ def _check_generator_kwargs(
     generator: str,
     kwargs: Mapping[str, Any],
     rules: dict[str, Rule] | Callable[[Mapping[str, Any]], dict[str, Rule]],
+    context: Mapping[str, Any],
     prefix: str = "",
 ) -> None:
-    table = rules(kwargs) if callable(rules) else rules
+    """Check ``kwargs`` against ``rules`` (or the rules for a generator built from ``context``)."""
+    table = rules(context) if callable(rules) else rules
     for key, value in kwargs.items():
         if key not in table:
             known = ", ".join(sorted(table)) or "none"
