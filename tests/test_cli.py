@@ -58,7 +58,7 @@ def test_evaluate_and_export_explain_their_options():
     assert "cuda if available" in option_help("evaluate", "--device")
     assert "torchscript: traced" in option_help("export", "--format")
     assert "'export' extra" in option_help("export", "--format")
-    assert 'pip install "pyramidrefine[export]"' in subparsers()["export"].description
+    assert 'pip install -e ".[export]"' in subparsers()["export"].description  # from the clone
 
 
 def test_train_help_says_where_outputs_go_and_lists_every_config_key(capsys):
@@ -106,7 +106,7 @@ def test_export_onnx_without_the_extra_is_one_line_and_leaves_no_folder(
     assert main(["export", "--model", str(model_dir)]) == 2
     line = one_error_line(capsys)
     assert line.startswith("pyramidrefine export: error: ONNX export needs the onnx package")
-    assert line.endswith('pip install "pyramidrefine[export]"')
+    assert line.endswith('pip install -e ".[export]"')  # tests run in the clone
     assert not (model_dir / "onnx").exists()
 
 
@@ -114,7 +114,7 @@ def test_onnx_runtime_without_the_extra_names_it(tmp_path, monkeypatch):
     from pyramidrefine.onnx_runtime import OnnxCoarseToFine
 
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
-    with pytest.raises(MissingExtraError, match=r'pip install "pyramidrefine\[export\]"'):
+    with pytest.raises(MissingExtraError, match=r'pip install -e ".*\[export\]"'):
         OnnxCoarseToFine(tmp_path)
 
 

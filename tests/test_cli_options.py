@@ -1,6 +1,9 @@
 """Options of every command: --import, --threads and --verbose (quiet library logs)."""
 
 import logging
+import re
+import sys
+from pathlib import Path
 
 import datasets
 import pytest
@@ -70,3 +73,18 @@ def test_a_generator_from_an_imported_module_name(tmp_path, monkeypatch):
     module = pr.load_module("my_generators_mod")
     assert pr.load_module("my_generators_mod") is module  # once only: no double registration
     assert "one-conv-test" in pr.list_generators()
+
+
+def test_missing_extras_name_a_pip_command_that_works_from_a_clone(tmp_path, monkeypatch):
+    from pyramidrefine.extras import install_command
+
+    clone = Path(pr.__file__).resolve().parents[2]
+    if not (clone / "pyproject.toml").is_file():
+        pytest.skip("pyramidrefine is not installed from a clone here")
+    monkeypatch.chdir(clone)
+    assert install_command("export") == 'pip install -e ".[export]"'
+    monkeypatch.chdir(tmp_path)
+    assert install_command("demo") == f'pip install -e "{clone}[demo]"'
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if not installed
+    with pytest.raises(pr.MissingExtraError, match=re.escape(f'pip install -e "{clone}[export]"')):
+        pr.extras.require("onnx", "export", "ONNX export")

@@ -104,7 +104,7 @@ def test_without_gradio_the_command_names_the_extra(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "gradio", None)  # import gradio raises ImportError
     monkeypatch.delitem(sys.modules, "pyramidrefine.demo.app", raising=False)
     assert main(["demo"]) == 2
-    assert 'pip install "pyramidrefine[demo]"' in capsys.readouterr().err
+    assert 'pip install -e ".[demo]"' in capsys.readouterr().err
 
 
 def test_page_handlers_colour_compare_and_report_problems(runner, tmp_path):

@@ -16,6 +16,7 @@ from .cli_options import add_common_options, apply_common_options
 from .demo import cli as demo_cli
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
+from .extras import install_command
 from .pretrained import is_packaged, load_model, model_task, resolve_model
 
 DESCRIPTION = """\
@@ -62,7 +63,7 @@ EXPORT_DESCRIPTION = """\
 Export a saved model's generators for deployment, with pyramid.json holding what the
 coarse-to-fine loop needs; the files written are printed, one a line. ONNX files run
 without torch in pyramidrefine.onnx_runtime.OnnxCoarseToFine. Exporting and running ONNX
-need the 'export' extra: pip install "pyramidrefine[export]".
+need the 'export' extra: {install}.
 """
 
 EXPORT_EPILOG = """\
@@ -213,7 +214,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     export = commands.add_parser(
         "export",
         help="export a model's generators (ONNX or TorchScript)",
-        description=EXPORT_DESCRIPTION,
+        description=EXPORT_DESCRIPTION.format(install=install_command("export")),
         epilog=EXPORT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

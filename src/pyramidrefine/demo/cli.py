@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..arguments import memory_size, positive
 from ..devices import resolve_device
+from ..extras import install_command
 from ..hardware import PRECISIONS
 from ..pretrained import load_colorizer
 from .runner import DEFAULT_MAX_SIDE, DemoRunner
@@ -20,7 +21,7 @@ the method, see the greyscale input and the result under a before/after slider w
 time and peak memory it took, compare every method side by side with a zoom on one region,
 and download the full-resolution result. It runs the model on this machine, offline.
 Files are read and checked as by `pyramidrefine colorize`; a bad one gets its one-line
-error on the page. Needs the 'demo' extra: pip install "pyramidrefine[demo]".
+error on the page. Needs the 'demo' extra: {install}.
 """
 
 EPILOG = """\
@@ -34,7 +35,8 @@ examples:
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register the ``demo`` subcommand."""
     help_text = "a local web page to colour photos and compare the methods"
-    texts = {"help": help_text, "description": DESCRIPTION, "epilog": EPILOG}
+    description = DESCRIPTION.format(install=install_command("demo"))
+    texts = {"help": help_text, "description": description, "epilog": EPILOG}
     parser = commands.add_parser(
         "demo", formatter_class=argparse.RawDescriptionHelpFormatter, **texts
     )
