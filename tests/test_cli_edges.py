@@ -290,3 +290,23 @@ def test_evaluate_on_a_folder_without_images_is_one_line(model_dir, tmp_path, ca
     error = capsys.readouterr().err
     assert error.startswith(f"pyramidrefine evaluate: error: {data}: no images in this folder")
     assert error.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--method", "patchwise", "--tile", "1"], "tiles of 1 pixels are under the minimum of 64"),
+        (["--method", "pyramid-tiled", "--tile", "64", "--overlap", "32"], "an overlap of 32"),
+        (["--method", "patchwise", "--base-size", "16"], "tiles of 16 pixels"),  # the default tile
+    ],
+)
+def test_colorize_refuses_tiny_tiles_before_any_photo(
+    tmp_path, model_dir, monkeypatch, options, message, capsys
+):
+    coloured = []
+    monkeypatch.setattr(colorize_cli, "process_file", lambda *job: coloured.append(job))
+    source = photo(tmp_path / "a.png")
+    assert colorize(source, "--out", tmp_path / "out", *options, model=model_dir) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"pyramidrefine colorize: error: {message}") and error.count("\n") == 1
+    assert coloured == []

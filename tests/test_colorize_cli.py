@@ -1,5 +1,6 @@
 import os
 import stat
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -212,8 +213,9 @@ def test_usage_errors_and_help(capsys):
 
 def test_precision_and_memory_budget_options(tmp_path, model_dir, monkeypatch, capsys):
     built = []
+    untiled = SimpleNamespace(predict=None)  # nothing for check_tiling to refuse
     monkeypatch.setattr(
-        colorize_cli, "Colorizer", lambda *args, **kwargs: built.append(kwargs) or None
+        colorize_cli, "Colorizer", lambda *args, **kwargs: built.append(kwargs) or untiled
     )
     monkeypatch.setattr(colorize_cli, "expand_paths", lambda paths: ([], []))
     photo = tmp_path / "photo.png"

@@ -1,6 +1,9 @@
 """The demo's logic without a browser: opening uploads, methods, errors, zoom, the command."""
 
+import os
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,3 +125,74 @@ def test_page_handlers_colour_compare_and_report_problems(runner, tmp_path):
         "notes.txt: not a readable image"
     )
     assert colour_photo(runner, None, "pyramid", 0, 0)[2] == NO_PHOTO
+
+
+def test_page_handlers_refuse_tiny_tiles_big_uploads_and_too_much_work_before_running(
+    runner, tmp_path, monkeypatch
+):
+    from pyramidrefine.demo.app import colour_photo, compare_methods
+
+    ran = []
+    monkeypatch.setattr(runner, "colour", lambda *args, **kwargs: ran.append(args))
+    path = str(grey_photo(tmp_path / "p.png", (48, 40)))
+    status = colour_photo(runner, path, "patchwise", 1, 0)[2]
+    assert status.startswith("p.png: tiles of 1 pixels are under the minimum of 64")
+    status = compare_methods(runner, path, 16, 0, 50, 50, 16)[4]
+    assert status.startswith("p.png: tiles of 16 pixels are under the minimum of 64")
+    runner.max_work = 1000
+    status = colour_photo(runner, path, "pyramid", 0, 0)[2]
+    assert status.startswith("p.png: this would run the model over 2,")
+    assert status.endswith(
+        "pixels, over the demo's limit of 1,000 (--max-work); choose "
+        "fewer methods, larger tiles or a smaller photo"
+    )
+    runner.max_upload = 1000
+    status = colour_photo(runner, path, "pyramid", 0, 0)[2]
+    size = Path(path).stat().st_size
+    assert status.startswith(f"p.png: {size:,} bytes is over the demo's upload limit of 1,000")
+    assert ran == [] and "\n" not in status
+
+
+def test_results_are_removed_between_requests_once_old(runner, tmp_path):
+    photo = Photo("p.png", Image.new("L", (24, 20), 100))
+    outcome = runner.colour(photo, "pyramid")
+    first = runner.save(photo, outcome)
+    second = runner.save(photo, outcome)  # a recent result stays (it may not be downloaded yet)
+    assert first.exists() and second.exists()
+    then = time.time() - 3600
+    os.utime(first.parent, (then, then))
+    third = runner.save(photo, outcome)
+    assert not first.parent.exists() and second.exists() and third.exists()
+
+
+def test_the_demos_files_live_in_one_temporary_folder_removed_on_exit(monkeypatch):
+    from pyramidrefine.demo.cli import temporary_folder
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", "/somewhere/else")
+    with temporary_folder() as results:
+        uploads = Path(os.environ["GRADIO_TEMP_DIR"])
+        assert results.is_dir() and uploads.parent == results.parent
+    assert not results.parent.exists()
+    assert os.environ["GRADIO_TEMP_DIR"] == "/somewhere/else"
+
+
+def test_the_page_limits_uploads_and_cleans_gradios_cache(runner, monkeypatch):
+    import gradio as gr
+
+    from pyramidrefine.demo.app import serve
+    from pyramidrefine.demo.runner import RESULT_SECONDS
+
+    launched = {}
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **options: launched.update(options))
+    page = serve(runner)
+    assert launched["max_file_size"] == runner.max_upload == 50 * 1024**2
+    assert page.delete_cache == (RESULT_SECONDS, RESULT_SECONDS)
+
+
+def test_demo_command_limits(capsys):
+    args = build_parser().parse_args(["demo", "--max-upload", "20M", "--max-work", "8"])
+    assert (args.max_upload, args.max_work) == (20 * 1024**2, 8)
+    assert build_parser().parse_args(["demo", "--max-upload", "none"]).max_upload is None
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["demo", "--max-upload", "auto"])
+    assert "give a size such as 20M" in capsys.readouterr().err

@@ -21,7 +21,7 @@ from .errors import ConfigurationError, PyramidRefineError
 from .hardware import PRECISIONS
 from .images import read_image, readable_extensions
 from .inference import Colorizer
-from .methods import METHODS
+from .methods import METHODS, MIN_TILE, check_tiling
 from .progress import FileProgress
 
 if TYPE_CHECKING:
@@ -128,12 +128,14 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tile",
         type=positive,
-        help="tile size of pyramid-tiled (default 512) and patchwise (default the base size)",
+        help=f"tile size of pyramid-tiled (default 512) and patchwise (default the base size), "
+        f"at least {MIN_TILE}",
     )
     parser.add_argument(
         "--overlap",
         type=non_negative,
-        help="minimum overlap of neighbouring tiles (default 64, at most a quarter of the tile)",
+        help="minimum overlap of neighbouring tiles, under half the tile (default 64, at most "
+        "a quarter of the tile)",
     )
     parser.add_argument(
         "--base-size",
@@ -178,6 +180,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         memory_budget=args.memory_budget,
     )
+    check_tiling(colorizer.predict)  # tiles of at least MIN_TILE, overlaps under half
     return process_files(args, colorizer, state, done="coloured")
 
 

@@ -31,6 +31,7 @@ import torch
 from kornia.filters import guided_blur
 
 from .errors import ConfigurationError
+from .geometry import tile_starts
 from .pyramid import CoarseToFine
 from .tiling import resize
 
@@ -40,11 +41,14 @@ METHODS = ("pyramid", "pyramid-tiled", "baseline", "patchwise", "lowres", "lowre
 DEFAULT_BASE_SIZE = 256
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
+# The commands and the demo take no smaller tiles (the library takes any): each tile is a
+# generator pass, so tiny tiles multiply the passes (tile=1: one per pixel) for no gain.
+MIN_TILE = 64
 # Guided filter on a guidance in [0, 1]: local L contrasts with a standard deviation above
 # about sqrt(eps) ≈ 0.03 (3 L units) are edges that the colour should follow.
 GUIDED_EPS = 1e-3
 
-_OPTIONS = {
+OPTIONS = {
     "pyramid": {"base_size"},
     "pyramid-tiled": {"base_size", "tile", "overlap"},
     "baseline": set(),
@@ -79,7 +83,7 @@ def apply_method(
         for name, value in (("tile", tile), ("overlap", overlap), ("base_size", base_size))
         if value is not None
     }
-    unused = given - _OPTIONS[method]
+    unused = given - OPTIONS[method]
     if unused:
         raise ConfigurationError(f"method {method!r} does not take {', '.join(sorted(unused))}")
     if memory_budget is not None:
@@ -97,6 +101,47 @@ def apply_method(
         tile = tile or base
         return model.with_settings(levels=1, tile=tile, overlap=_overlap(tile, overlap))
     return LowRes(pyramid, base, guided=method == "lowres-guided")
+
+
+def check_tiling(predictor: Predictor) -> None:
+    """Refuse the tilings the commands and the demo do not run: tiles under
+    :data:`MIN_TILE` pixels, or an overlap of half the tile or more (the tiles' starts then
+    lie a few pixels apart); a one-line :class:`ConfigurationError`."""
+    model = predictor.model if isinstance(predictor, LowRes) else predictor
+    tile = getattr(model, "tile", None)
+    if tile is None:
+        return
+    if tile < MIN_TILE:
+        raise ConfigurationError(
+            f"tiles of {tile} pixels are under the minimum of {MIN_TILE} (each tile is a "
+            f"pass of the generator); give a tile of {MIN_TILE} or more (--tile)"
+        )
+    if 2 * model.overlap >= tile:
+        raise ConfigurationError(
+            f"an overlap of {model.overlap} pixels is half the tile ({tile}) or more; give "
+            f"an overlap under {(tile + 1) // 2} (--overlap) or a larger tile"
+        )
+
+
+def generator_pixels(predictor: Predictor, height: int, width: int) -> int:
+    """Pixels the generators of ``predictor`` (from :func:`apply_method`) go over for one
+    ``height×width`` image: every level, tiles whole (overlaps counted each time they are
+    run). Tiling for a memory budget adds overlaps only and is left out."""
+    if isinstance(predictor, LowRes):
+        scale = min(1.0, predictor.size / max(height, width))
+        small = (max(1, round(height * scale)), max(1, round(width * scale)))
+        return generator_pixels(predictor.model, *small)
+    if not isinstance(predictor, CoarseToFine):
+        return height * width
+    total = 0
+    for level_height, level_width in predictor.level_sizes(height, width):
+        tile = predictor.tile or max(level_height, level_width)
+        rows, cols = min(tile, level_height), min(tile, level_width)
+        count = len(tile_starts(level_height, rows, predictor.overlap)) * len(
+            tile_starts(level_width, cols, predictor.overlap)
+        )
+        total += count * rows * cols
+    return total
 
 
 def _overlap(tile: int, overlap: int | None) -> int:

@@ -10,9 +10,9 @@ from typing import Any
 
 from ..colorize_cli import FILE_ERRORS
 from ..extras import require
-from ..methods import METHODS
+from ..methods import METHODS, MIN_TILE
 from . import example_photos
-from .runner import DemoRunner, Photo, problem_line, zoom
+from .runner import RESULT_SECONDS, DemoRunner, Photo, problem_line, zoom
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no telemetry, no version check: offline
 gr = require("gradio", "demo", "pyramidrefine demo")
@@ -30,7 +30,12 @@ NO_PHOTO = "Upload a photo or pick an example first."
 
 def build_page(runner: DemoRunner) -> Any:
     """The page (a ``gr.Blocks``) that colours photos with ``runner``."""
-    with gr.Blocks(title="pyramidrefine demo", analytics_enabled=False) as page:
+    blocks = gr.Blocks(
+        title="pyramidrefine demo",
+        analytics_enabled=False,
+        delete_cache=(RESULT_SECONDS, RESULT_SECONDS),  # Gradio's copies of uploads, results
+    )
+    with blocks as page:
         gr.Markdown(f"{INTRO}\n{runner.describe()}")
         with gr.Row():
             with gr.Column(scale=1, min_width=320):
@@ -38,7 +43,12 @@ def build_page(runner: DemoRunner) -> Any:
                 gr.Examples([[str(path)] for path in example_photos()], photo, label="Examples")
                 method = gr.Dropdown(list(METHODS), value="pyramid", label="Method")
                 with gr.Row():
-                    tile = gr.Number(0, label="Tile (0: default)", precision=0, minimum=0)
+                    tile = gr.Number(
+                        0,
+                        label=f"Tile (0: default, else {MIN_TILE} or more)",
+                        precision=0,
+                        minimum=0,
+                    )
                     base = gr.Number(0, label="Base size (0: the model's)", precision=0, minimum=0)
                 gr.Markdown(
                     "Tile: pyramid-tiled and patchwise only. Base size: every method but baseline.",
@@ -114,6 +124,7 @@ def serve(
         server_port=port,
         share=share,
         prevent_thread_lock=True,
+        max_file_size=runner.max_upload,
         allowed_paths=[str(example_photos()[0].parent), str(runner.outputs)],
         ssr_mode=False,
         quiet=True,
@@ -129,7 +140,9 @@ def colour_photo(
         return None, gr.DownloadButton(visible=False), NO_PHOTO
     try:
         photo = runner.open(Path(path))
-        outcome = runner.colour(photo, method, tile=int(tile or 0), base_size=int(base or 0))
+        settings = {"tile": int(tile or 0), "base_size": int(base or 0)}
+        runner.check(photo, [method], **settings)
+        outcome = runner.colour(photo, method, **settings)
         saved = runner.save(photo, outcome)
     except FILE_ERRORS as error:
         return None, gr.DownloadButton(visible=False), problem_line(Path(path), error)
@@ -151,7 +164,9 @@ def compare_methods(
         return [], [], [], [], NO_PHOTO, gr.Tabs()
     try:
         photo = runner.open(Path(path))
-        outcomes = runner.compare(photo, tile=int(tile or 0), base_size=int(base or 0))
+        settings = {"tile": int(tile or 0), "base_size": int(base or 0)}
+        runner.check(photo, METHODS, **settings)
+        outcomes = runner.compare(photo, **settings)
     except FILE_ERRORS as error:
         return [], [], [], [], problem_line(Path(path), error), gr.Tabs()
     images = [(photo.image.convert("L"), "greyscale input")]

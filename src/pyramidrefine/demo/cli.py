@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..arguments import memory_size, positive
@@ -13,7 +16,7 @@ from ..devices import resolve_device
 from ..extras import install_command
 from ..hardware import PRECISIONS
 from ..pretrained import load_colorizer
-from .runner import DEFAULT_MAX_SIDE, DemoRunner
+from .runner import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB, DemoRunner
 
 DESCRIPTION = """\
 Start a local web page (Gradio) to colour photos: upload one or pick an example, choose
@@ -69,6 +72,22 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "files over colorize's pixel limit are refused (default: %(default)s)",
     )
     parser.add_argument(
+        "--max-upload",
+        type=upload_size,
+        default=DEFAULT_MAX_UPLOAD,
+        metavar="SIZE",
+        help=f"largest file a visitor may upload, e.g. 20M, or none (default: "
+        f"{DEFAULT_MAX_UPLOAD // MB}M)",
+    )
+    parser.add_argument(
+        "--max-work",
+        type=positive,
+        default=DEFAULT_MAX_WORK // 10**6,
+        metavar="MEGAPIXELS",
+        help="a request that would run the model over more pixels than this (all its levels, "
+        "tiles and methods) is refused before it runs (default: %(default)s)",
+    )
+    parser.add_argument(
         "--host",
         default="127.0.0.1",
         help="address to serve on; 0.0.0.0 opens the page to other machines (default: %(default)s)",
@@ -89,15 +108,17 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl+C does, cleanly
     device = resolve_device(args.device)
     model = load_colorizer(args.model)
-    with tempfile.TemporaryDirectory(prefix="pyramidrefine-demo-") as outputs:
+    with temporary_folder() as outputs:
         runner = DemoRunner(
             model,
-            Path(outputs),
+            outputs,
             name=args.model,
             device=device,
             precision=args.precision,
             memory_budget=args.memory_budget,
             max_side=args.max_side,
+            max_upload=args.max_upload,
+            max_work=args.max_work * 10**6,
         )
         runner.warm_up()
         page = serve(runner, host=args.host, port=args.port, share=args.share)
@@ -105,3 +126,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"pyramidrefine demo: serving on {page.local_url}{public} (Ctrl+C stops)")
         page.block_thread()
     return 0
+
+
+@contextlib.contextmanager
+def temporary_folder() -> Iterator[Path]:
+    """A new folder for the results, with Gradio's copies of uploads beside it
+    (``GRADIO_TEMP_DIR``, restored afterwards); everything is removed on exit."""
+    saved = os.environ.get("GRADIO_TEMP_DIR")
+    with tempfile.TemporaryDirectory(prefix="pyramidrefine-demo-") as folder:
+        os.environ["GRADIO_TEMP_DIR"] = str(Path(folder) / "uploads")
+        try:
+            results = Path(folder) / "results"
+            results.mkdir()
+            yield results
+        finally:
+            if saved is None:
+                os.environ.pop("GRADIO_TEMP_DIR", None)
+            else:
+                os.environ["GRADIO_TEMP_DIR"] = saved
+
+
+def upload_size(text: str) -> int | None:
+    """A file size such as 20M, or none (no limit)."""
+    size = memory_size(text)
+    if size == "auto":
+        raise argparse.ArgumentTypeError("give a size such as 20M, or none")
+    return size

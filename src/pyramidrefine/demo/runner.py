@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,16 +13,22 @@ import torch
 from PIL import Image
 
 from .. import colorize_cli
+from ..errors import ConfigurationError, ImageReadError
 from ..hardware import MemoryBudget, Precision, resolve_precision
 from ..images import read_image
 from ..inference import Colorizer
-from ..methods import _OPTIONS as METHOD_OPTIONS
-from ..methods import METHODS
+from ..methods import METHODS, apply_method, check_tiling, generator_pixels
+from ..methods import OPTIONS as METHOD_OPTIONS
 from ..profiling import peak_tensor_bytes, synchronize
 from ..pyramid import CoarseToFine
 
 DEFAULT_MAX_SIDE = 2048
 MB = 1024**2
+DEFAULT_MAX_UPLOAD = 50 * MB  # bytes of one uploaded file
+# Pixels the generators may go over for one request: every method on a 2048-pixel photo
+# with the smallest tiles stays under it (about 27 million).
+DEFAULT_MAX_WORK = 32_000_000
+RESULT_SECONDS = 600  # results and Gradio's copies of uploads are kept this long
 ZOOM_SIDE = 256  # crops are enlarged (nearest neighbour) to this side, to show the pixels
 
 
@@ -50,7 +58,12 @@ class Outcome:
 
 class DemoRunner:
     """A loaded colorizer on a device, the demo's limits and its output folder; ``name``: the
-    model's folder or Hub id (``None``: the shipped colorizer)."""
+    model's folder or Hub id (``None``: the shipped colorizer).
+
+    Limits (``None``: none): ``max_side`` (photos are shrunk to it), ``max_upload`` (bytes
+    of an upload), ``max_work`` (pixels the generators go over for one request; see
+    :meth:`check`).
+    """
 
     def __init__(
         self,
@@ -62,6 +75,8 @@ class DemoRunner:
         precision: Precision = "auto",
         memory_budget: MemoryBudget = "auto",
         max_side: int | None = DEFAULT_MAX_SIDE,
+        max_upload: int | None = DEFAULT_MAX_UPLOAD,
+        max_work: int | None = DEFAULT_MAX_WORK,
     ) -> None:
         self.model = model
         self.name = name
@@ -70,6 +85,8 @@ class DemoRunner:
         self.precision = precision
         self.memory_budget = memory_budget
         self.max_side = max_side
+        self.max_upload = max_upload
+        self.max_work = max_work
 
     def describe(self) -> str:
         """``Model: NAME, on DEVICE in PRECISION.``"""
@@ -78,8 +95,14 @@ class DemoRunner:
         return f"Model: {name}, on {self.device} in {precision}."
 
     def open(self, path: Path) -> Photo:
-        """Read an upload as the CLI does (same checks, same pixel limit); shrink it to
-        ``max_side`` with a note saying so."""
+        """Read an upload as the CLI does (same checks, same pixel limit) if it is within
+        ``max_upload`` bytes; shrink it to ``max_side`` with a note saying so."""
+        size = path.stat().st_size if path.is_file() else 0
+        if self.max_upload is not None and size > self.max_upload:
+            raise ImageReadError(
+                f"{path}: {size:,} bytes is over the demo's upload limit of "
+                f"{self.max_upload:,} (--max-upload); pyramidrefine colorize takes it"
+            )
         image = read_image(path)
         long_side = max(image.size)
         if self.max_side is None or long_side <= self.max_side:
@@ -98,14 +121,13 @@ class DemoRunner:
     ) -> Outcome:
         """Colour ``photo`` by ``method``; ``tile`` and ``base_size`` go to the methods that
         take them (see :func:`pyramidrefine.methods.apply_method`)."""
-        settings = {"tile": tile, "base_size": base_size}
         colorizer = Colorizer(
             self.model,
             method=method,
             device=self.device,
             precision=self.precision,
             memory_budget=self.memory_budget,
-            **{k: v for k, v in settings.items() if v and k in METHOD_OPTIONS[method]},
+            **_settings(method, tile, base_size),
         )
         start = time.perf_counter()
         peak_bytes, image = peak_tensor_bytes(colorizer, photo.image)
@@ -118,16 +140,55 @@ class DemoRunner:
         """:meth:`colour` by every method, in the order of :data:`~pyramidrefine.METHODS`."""
         return [self.colour(photo, method, tile=tile, base_size=base_size) for method in METHODS]
 
+    def check(
+        self,
+        photo: Photo,
+        methods: Sequence[str],
+        *,
+        tile: int | None = None,
+        base_size: int | None = None,
+    ) -> None:
+        """Refuse a request before it runs: tiles under
+        :data:`~pyramidrefine.methods.MIN_TILE` or overlapping by half
+        (:func:`~pyramidrefine.methods.check_tiling`), or more than ``max_work`` pixels for
+        the generators to go over, all ``methods`` together; a :class:`ConfigurationError`."""
+        work = 0
+        for method in methods:
+            predictor = apply_method(self.model, method, **_settings(method, tile, base_size))
+            check_tiling(predictor)
+            work += generator_pixels(predictor, photo.image.height, photo.image.width)
+        if self.max_work is not None and work > self.max_work:
+            raise ConfigurationError(
+                f"this would run the model over {work:,} pixels, over the demo's limit of "
+                f"{self.max_work:,} (--max-work); choose fewer methods, larger tiles or a "
+                "smaller photo"
+            )
+
     def save(self, photo: Photo, outcome: Outcome) -> Path:
-        """Write ``outcome`` as a full-resolution PNG in a new folder under ``outputs``."""
+        """Write ``outcome`` as a full-resolution PNG in a new folder under ``outputs``;
+        results older than :data:`RESULT_SECONDS` are removed first."""
+        self.remove_old_results()
         folder = Path(tempfile.mkdtemp(dir=self.outputs))
         path = folder / f"{Path(photo.name).stem}_{outcome.method}.png"
         colorize_cli.save_image(outcome.image, path)
         return path
 
+    def remove_old_results(self, age: float = RESULT_SECONDS) -> None:
+        """Remove the result folders under ``outputs`` older than ``age`` seconds."""
+        now = time.time()
+        for folder in self.outputs.iterdir():
+            if folder.is_dir() and now - folder.stat().st_mtime > age:
+                shutil.rmtree(folder, ignore_errors=True)
+
     def warm_up(self) -> None:
         """Colour a small grey square once, so that the first timing shown is not a cold one."""
         self.colour(Photo("warm-up", Image.new("L", (64, 64), 128)), "pyramid")
+
+
+def _settings(method: str, tile: int | None, base_size: int | None) -> dict[str, int]:
+    """The settings ``method`` takes, of those given (0 or ``None``: its default)."""
+    settings = {"tile": tile, "base_size": base_size}
+    return {k: v for k, v in settings.items() if v and k in METHOD_OPTIONS[method]}
 
 
 def problem_line(path: Path, error: BaseException) -> str:
