@@ -1,5 +1,7 @@
 """Progress of one image's pass (levels, tiles) and of colorize/predict over files."""
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -89,3 +91,13 @@ def test_file_progress_on_a_terminal_is_one_bar(enabled, tmp_path):
     assert "big.jpg: a problem" in stream.text
     assert ("big.jpg: level 1/3, tile 2/5" in stream.text) is enabled
     assert "\x1b[A" not in stream.text  # a single bar: no cursor-up escapes of nested bars
+
+
+def test_track_prints_plain_lines_off_a_terminal(monkeypatch):
+    monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)
+    stream = io.StringIO()
+    assert list(progress.track([4, 5, 6], "evaluate", stream=stream)) == [4, 5, 6]
+    assert stream.getvalue().splitlines() == [f"progress: evaluate {i}/3" for i in (1, 2, 3)]
+    quiet = io.StringIO()
+    assert list(progress.track(iter("ab"), "x", enabled=False, stream=quiet)) == ["a", "b"]
+    assert quiet.getvalue() == ""

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable
 import torch
 from einops import rearrange
 from PIL import Image
-from tqdm.auto import tqdm
 
 from .atomic import atomic_path
 from .feature_distance import FEATURE_NAME, FeatureFrechetDistance
 from .metrics import l1, psnr, ssim
+from .progress import track
 from .tasks import ColorizationTask, Task
 from .tiling import resize
 
@@ -48,7 +48,7 @@ def evaluate(
     reference_totals: dict[str, float] = {}
     distances = (FeatureFrechetDistance(), FeatureFrechetDistance()) if feature_distance else None
     count = 0
-    for index, rgb in enumerate(tqdm(images, desc="evaluate", unit="image", disable=not progress)):
+    for index, rgb in enumerate(track(images, "evaluate", enabled=progress)):
         inputs, targets = task.prepare(rgb.to(device), torch.Generator().manual_seed(seed + index))
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             prediction = model(inputs).float()

@@ -6,7 +6,8 @@ are to the callback installed by :func:`reporting` (nothing happens without one)
     with pr.progress.reporting(print):
         pr.colorize("large.jpg")        # Progress(level=0, levels=4, tiles_done=0, tiles=1) ...
 
-:class:`FileProgress` is what ``colorize`` and ``predict`` show: one bar over the files,
+:func:`track` is a bar over any loop (``evaluate``'s), :class:`FileProgress` what
+``colorize`` and ``predict`` show: one bar over the files,
 with the current image's level and tile, on a terminal; plain lines at most every
 :data:`PLAIN_INTERVAL_S` seconds elsewhere (logs get no carriage returns or escapes).
 """
@@ -17,14 +18,16 @@ import contextlib
 import dataclasses
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from tqdm import tqdm
 
 PLAIN_INTERVAL_S = 10.0
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,24 @@ class FileProgress:
         """Finish the bar."""
         if self.bar is not None:
             self.bar.close()
+
+
+def track(
+    items: Iterable[T], desc: str, *, enabled: bool = True, stream: TextIO | None = None
+) -> Iterator[T]:
+    """``items``, with a bar on a terminal or plain lines at most every
+    :data:`PLAIN_INTERVAL_S` seconds elsewhere (nothing when not ``enabled``)."""
+    stream = stream or sys.stderr
+    if not enabled:
+        yield from items
+        return
+    if stream.isatty():
+        yield from tqdm(items, desc=desc, unit="image", file=stream)
+        return
+    total = f"/{len(items)}" if hasattr(items, "__len__") else ""
+    last = time.monotonic()
+    for count, item in enumerate(items, start=1):
+        yield item
+        if time.monotonic() - last >= PLAIN_INTERVAL_S:
+            last = time.monotonic()
+            print(f"progress: {desc} {count}{total}", file=stream, flush=True)
