@@ -164,8 +164,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--model",
         required=True,
-        metavar="DIR_OR_HUB_ID",
-        help="folder written by save_pretrained (a run's model/) or a Hugging Face Hub id",
+        metavar="MODEL",
+        help="folder written by save_pretrained (a run's model/), a Hugging Face Hub id or a "
+        "shipped model's name (pyramidrefine models; default: the shipped colorizer)",
     )
     evaluate.add_argument(
         "--data",
@@ -221,8 +222,9 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
     export.add_argument(
         "--model",
         required=True,
-        metavar="DIR_OR_HUB_ID",
-        help="folder written by save_pretrained (a run's model/) or a Hugging Face Hub id",
+        metavar="MODEL",
+        help="folder written by save_pretrained (a run's model/), a Hugging Face Hub id or a "
+        "shipped model's name (pyramidrefine models; default: the shipped colorizer)",
     )
     export.add_argument(
         "--format",

@@ -85,9 +85,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_method_arguments(parser)
     parser.add_argument(
         "--model",
-        metavar="DIR_OR_HUB_ID",
-        help="folder written by save_pretrained or a Hugging Face Hub id "
-        "(default: the colorizer shipped with pyramidrefine)",
+        metavar="MODEL",
+        help="a shipped model's name (pyramidrefine models; default: the colorizer shipped "
+        "with pyramidrefine), a folder written by save_pretrained or a Hugging Face Hub id",
     )
     add_device_arguments(parser)
 

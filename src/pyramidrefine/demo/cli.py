@@ -45,8 +45,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--model",
-        metavar="DIR_OR_HUB_ID",
-        help="as for colorize (default: the colorizer shipped with pyramidrefine)",
+        metavar="MODEL",
+        help="as for colorize: a name, folder or Hub id (default: the shipped colorizer)",
     )
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument(
