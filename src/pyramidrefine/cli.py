@@ -166,7 +166,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         required=True,
         metavar="MODEL",
         help="folder written by save_pretrained (a run's model/), a Hugging Face Hub id or a "
-        "shipped model's name (pyramidrefine models; default: the shipped colorizer)",
+        "shipped model's name (pyramidrefine models; default names the shipped colorizer)",
     )
     evaluate.add_argument(
         "--data",
@@ -224,7 +224,7 @@ def _add_export(commands: argparse._SubParsersAction) -> None:
         required=True,
         metavar="MODEL",
         help="folder written by save_pretrained (a run's model/), a Hugging Face Hub id or a "
-        "shipped model's name (pyramidrefine models; default: the shipped colorizer)",
+        "shipped model's name (pyramidrefine models; default names the shipped colorizer)",
     )
     export.add_argument(
         "--format",
