@@ -1,9 +1,12 @@
 """Shared fixtures; every test runs offline (nothing may download)."""
 
 import os
+import tempfile
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
+# ONNX exports and backend measurements (backend="auto") go into a folder of this run's.
+os.environ["PYRAMIDREFINE_CACHE"] = tempfile.mkdtemp(prefix="pyramidrefine-test-cache-")
 
 import numpy as np
 import pytest

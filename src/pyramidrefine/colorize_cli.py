@@ -16,6 +16,7 @@ from PIL import Image
 
 from .arguments import memory_size, non_negative, positive
 from .atomic import atomic_path, ensure_writable_folder, remove_stale_temporaries
+from .backends import BACKENDS
 from .devices import resolve_device
 from .errors import ConfigurationError, PyramidRefineError
 from .hardware import PRECISIONS
@@ -146,7 +147,7 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
-    """--device, --precision and --memory-budget."""
+    """--device, --precision, --memory-budget and --backend."""
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument(
         "--precision",
@@ -165,6 +166,16 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
         "by tile (all methods but baseline). auto: a quarter of the available RAM, at most "
         "1.5G, or half the free GPU memory; none: unbounded (default: %(default)s)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="what runs the network: torch, or onnxruntime (CPU, float32; the model is "
+        "exported to ONNX once and cached in $PYRAMIDREFINE_CACHE, else ~/.cache/"
+        "pyramidrefine). auto: whichever was measured faster on this machine for the "
+        "photo's size; torch without onnxruntime, on GPUs and with --precision bf16 "
+        "(default: %(default)s)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -179,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device or str(state.device),
         precision=args.precision,
         memory_budget=args.memory_budget,
+        backend=args.backend,
     )
     check_tiling(colorizer.predict)  # tiles of at least MIN_TILE, overlaps under half
     return process_files(args, colorizer, state, done="coloured")

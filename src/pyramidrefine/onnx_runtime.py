@@ -32,6 +32,8 @@ class OnnxCoarseToFine:
         providers: onnxruntime execution providers (default: CPU).
         tile: override the exported ``tile`` (``0`` disables tiling).
         overlap: override the exported ``overlap``.
+        threads: threads of each session's operators (default: onnxruntime's, one per
+            physical core).
 
     Needs onnxruntime, from the ``export`` extra (from a clone: ``pip install -e ".[export]"``).
     """
@@ -43,6 +45,7 @@ class OnnxCoarseToFine:
         providers: list[str] | None = None,
         tile: int | None = None,
         overlap: int | None = None,
+        threads: int | None = None,
     ) -> None:
         onnxruntime = require("onnxruntime", "export", "OnnxCoarseToFine")
         folder = Path(folder)
@@ -60,9 +63,12 @@ class OnnxCoarseToFine:
         self.refinement: str = config.get("refinement", "full")  # see pyramidrefine.bands
         self.tile: int | None = config["tile"] if tile is None else (tile or None)
         self.overlap: int = config["overlap"] if overlap is None else overlap
+        options = onnxruntime.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
         self.sessions = [
             onnxruntime.InferenceSession(
-                str(folder / name), providers=providers or ["CPUExecutionProvider"]
+                str(folder / name), options, providers=providers or ["CPUExecutionProvider"]
             )
             for name in config["generators"]
         ]

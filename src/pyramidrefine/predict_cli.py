@@ -67,5 +67,6 @@ def run(args: argparse.Namespace) -> int:
         device=args.device or str(state.device),
         precision=args.precision,
         memory_budget=args.memory_budget,
+        backend=args.backend,
     )
     return colorize_cli.process_files(args, pipeline, state, done="written")

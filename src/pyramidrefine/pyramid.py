@@ -336,7 +336,9 @@ class CoarseToFine(
         """Peak activation bytes per input pixel of ``level``'s generator, as ``like`` runs.
 
         Measured by a probe pass on zeros under the current autocast state and cached per
-        generator, device and autocast dtype.
+        generator, device and autocast dtype. A generator that runs outside torch (e.g.
+        :class:`~pyramidrefine.backends.OnnxGenerator`) reports it with a method
+        ``peak_tensor_bytes(probe) -> int``.
         """
         generator = self.generator_for(level)
         autocast = torch.is_autocast_enabled(like.device.type)
@@ -348,7 +350,11 @@ class CoarseToFine(
             training = generator.training
             try:  # eval: a probe must not move BatchNorm statistics
                 with torch.inference_mode():
-                    peak, _ = profiling.peak_tensor_bytes(generator.eval(), probe)
+                    measure = getattr(generator.eval(), "peak_tensor_bytes", None)
+                    if callable(measure):
+                        peak = measure(probe)
+                    else:
+                        peak, _ = profiling.peak_tensor_bytes(generator, probe)
             finally:
                 generator.train(training)
             self._bytes_per_pixel[key] = peak / side**2
