@@ -34,9 +34,11 @@ luminance (colour inputs are reduced to their luminance first) and is written as
 DIR/<input stem><suffix>.<ext>, atomically. An output that already exists is kept
 and reported as "skipped (exists)" (--overwrite replaces it), so a re-run only
 colours what is new. A file that fails is reported as "path: problem" on
-stderr and the others go on. Exit code: 0 if no file failed (skipped ones included),
-1 if any failed, 2 for usage or configuration errors. Under `accelerate launch` the
-files are shared between the processes.
+stderr and the others go on. The output folder is checked first, and hidden temporaries
+left in it by a killed run are removed. Exit code: 0 if no file failed (skipped ones
+included), 1 if any failed, 2 for usage or configuration errors, 130 when stopped by
+Ctrl+C (after the summary so far). Under `accelerate launch` the files are shared
+between the processes.
 """
 
 METHODS_HELP = """\
