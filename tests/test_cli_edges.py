@@ -103,24 +103,35 @@ def test_a_symlink_loop_and_an_unlistable_folder_are_per_file_failures(
     photo(folder / "good.png")
     (folder / "loop.png").symlink_to(folder / "loop.png")
     (folder / "broken.png").symlink_to(tmp_path / "nowhere.png")
-    locked = tmp_path / "locked"
+    locked = tmp_path / "locked"  # a folder this user may not list
     locked.mkdir()
-    real = Path.iterdir
+    inside = tmp_path / "private" / "a.png"  # in a folder this user may not enter
+    real_iterdir, real_is_dir = Path.iterdir, Path.is_dir
+
+    def denied(path):
+        return PermissionError(errno.EACCES, "Permission denied", str(path))
 
     def iterdir(self):
         if self == locked:
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real(self)
+            raise denied(self)
+        return real_iterdir(self)
+
+    def is_dir(self):
+        if self == inside:
+            raise denied(self)
+        return real_is_dir(self)
 
     monkeypatch.setattr(Path, "iterdir", iterdir)
+    monkeypatch.setattr(Path, "is_dir", is_dir)
     out = tmp_path / "out"
-    assert colorize(folder, locked, "--out", out, model=model_dir) == 1
+    assert colorize(folder, locked, inside, "--out", out, model=model_dir) == 1
     captured = capsys.readouterr()
     errors = captured.err.splitlines()
     assert f"{locked}: cannot be read (Permission denied)" in errors
+    assert f"{inside}: cannot be read (Permission denied)" in errors
     assert f"{folder / 'loop.png'}: a symbolic link to nothing (broken, or a loop)" in errors
     assert f"{folder / 'broken.png'}: a symbolic link to nothing (broken, or a loop)" in errors
-    assert last_line(captured.out) == "1 coloured, 3 failed"
+    assert last_line(captured.out) == "1 coloured, 4 failed"
     assert [p.name for p in out.iterdir()] == ["good_color.png"]
 
 

@@ -288,7 +288,7 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
     for name in paths:
         path = Path(name)
         candidates = [path]
-        if not path.exists() and any(char in name for char in "*?["):
+        if not os.path.exists(name) and any(char in name for char in "*?["):  # never raises
             candidates = [Path(match) for match in sorted(glob.glob(name))]
             if not candidates:
                 problems.append(f"{name}: no file matches this pattern")
