@@ -36,6 +36,7 @@ SETTING_BOUNDS = {
     "overlap": (0, 8192),
     "pad_multiple": (1, 1024),
 }
+MIN_SAVED_TILE = 64
 # CoarseToFine's settings that are not sizes: (type, description).
 OWN_TYPES = {
     "generator": (str, "a registered generator's name"),
@@ -81,6 +82,23 @@ def check_settings(**settings: Any) -> None:
             )
 
 
+def check_saved_tiling(tile: Any, overlap: Any) -> None:
+    """A saved tile of at least :data:`MIN_SAVED_TILE` px that advances by half of it or more.
+
+    Smaller or more overlapping tiles multiply the work of every level (``tile: 1`` runs
+    the generator once per pixel), so a config from elsewhere cannot ask for them; a
+    caller still can, at run time (``with_settings(tile=...)``, ``--tile``).
+    """
+    if tile is None or not _is_int(tile) or not _is_int(overlap):
+        return
+    if tile < MIN_SAVED_TILE or overlap > tile // 2:
+        raise ConfigurationError(
+            f"a saved tile must be at least {MIN_SAVED_TILE} px with an overlap of at most "
+            f"half of it (more tiles multiply the work), got tile={tile}, overlap={overlap}; "
+            "choose small tiles at run time instead (--tile)"
+        )
+
+
 def read_config(path: str | Path, source: str) -> dict[str, Any]:
     """The JSON object in ``path``, size-capped; any problem is one :class:`CheckpointError`."""
     with Path(path).open("rb") as file:
@@ -120,6 +138,7 @@ def check_config(
         own = {key: value for key, value in config.items() if key in parameters}
         generator_kwargs = {k: v for k, v in config.items() if k not in parameters}
         check_settings(**own)
+        check_saved_tiling(own.get("tile"), own.get("overlap", 0))
         for key, (kind, text) in OWN_TYPES.items():
             if key in own and not isinstance(own[key], kind):
                 raise ConfigurationError(f"{key!r} must be {text}, got {repr(own[key])[:80]}")
