@@ -115,22 +115,27 @@ def _running(pid: int) -> bool:
     return True
 
 
-def ensure_writable_folder(folder: str | os.PathLike) -> Path:
+def ensure_writable_folder(folder: str | os.PathLike, what: str = "folder") -> Path:
     """Create ``folder`` (and its parents) if needed and check that files can be written
-    into it, by writing and removing one; a one-line :class:`ConfigurationError` if not."""
+    into it, by writing and removing one; a one-line :class:`ConfigurationError` naming it
+    as ``what`` if not."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise ConfigurationError(f"{folder}: is a file, not a folder; give a folder")
+        raise ConfigurationError(f"{folder}: is a file, not a folder; give a {what}")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"{folder}: cannot create the {what} ({error.strerror or error}); give another one"
+        ) from None
+    try:
         handle, name = tempfile.mkstemp(prefix=f".write-check.tmp-{os.getpid()}-", dir=folder)
         os.close(handle)
         os.unlink(name)
     except OSError as error:
-        reason = error.strerror or type(error).__name__
         raise ConfigurationError(
-            f"{folder}: cannot write into this folder ({reason}); give another one or fix "
-            "its permissions"
+            f"{folder}: cannot write into the {what} ({error.strerror or error}); give another "
+            "one or fix its permissions"
         ) from None
     return folder
 

@@ -224,7 +224,7 @@ def process_files(
     what was done so far, with exit code 130.
     """
     check_suffix(args.suffix)
-    ensure_writable_folder(args.out)
+    ensure_writable_folder(args.out, "output folder")
     if state.is_main_process:
         remove_stale_temporaries(args.out)
     files, problems = expand_paths(args.paths)

@@ -60,9 +60,10 @@ def check_export_folder(folder: str | os.PathLike) -> Path:
             f"{folder}: holds files that are not an export (no {CONFIG_NAME}), which an export "
             "would replace; give a new or empty folder"
         )
-    ensure_writable_folder(folder.parent)  # where the new folder is written, then swapped in
+    # The new folder is written beside the old one, then swapped in; a read-only one stays.
+    ensure_writable_folder(folder.parent, "folder to export into")
     if folder.is_dir():
-        ensure_writable_folder(folder)  # refuse to replace a folder made read-only
+        ensure_writable_folder(folder, "export folder")
     return folder
 
 
