@@ -179,6 +179,9 @@ def test_a_model_far_too_large_is_refused_before_allocation(tmp_path, weights):
 def test_direct_construction_is_bounded_too(kwargs, pattern):
     with pytest.raises(ConfigurationError, match=pattern):
         pr.CoarseToFine(**{**TINY, **TINY_UNET, **kwargs})
+    if "pad_multiple" not in kwargs:  # with_settings changes the pyramid, not the padding
+        with pytest.raises(ConfigurationError, match=pattern):
+            pr.CoarseToFine(**TINY, **TINY_UNET).with_settings(**kwargs)
 
 
 @pytest.mark.parametrize("dtype", [torch.int64, torch.float64])
@@ -280,11 +283,22 @@ def test_a_revision_given_twice_is_one_line():
         pr.CoarseToFine.from_pretrained("owner/name@main", revision="dev")
 
 
-def test_the_cli_gives_one_line_and_exit_2(tmp_path, weights, capsys):
-    folder = model_folder(tmp_path, weights, {**TINY, **TINY_UNET, "levels": 1_000_000})
-    code = colorize(tmp_path, folder)
+@pytest.mark.parametrize(
+    ("config", "pattern"),
+    [
+        ({**TINY, **TINY_UNET, "levels": 1_000_000}, "levels must be at most 12"),
+        ({**TINY, **TINY_UNET, "base_channels": 4096}, "base_channels must be"),
+        ({**TINY, "generator": "smp", "arch": "nope"}, "'arch' must be one of smp's"),
+        ("null", "must hold a JSON object"),
+        ("[" * 50_000, "config.json"),
+    ],
+    ids=["levels", "base_channels", "arch", "null", "nested"],
+)
+def test_the_cli_gives_one_line_and_exit_2(tmp_path, weights, capsys, config, pattern):
+    code = colorize(tmp_path, model_folder(tmp_path, weights, config))
     err = capsys.readouterr().err.strip()
-    assert code == 2 and len(err.splitlines()) == 1 and "levels must be at most 12" in err
+    assert code == 2 and len(err.splitlines()) == 1 and pattern in err, err
+    assert err.startswith("pyramidrefine colorize: error:")
     assert not list((tmp_path / "out").glob("*"))
 
 
