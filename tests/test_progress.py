@@ -41,7 +41,7 @@ def test_colorize_off_a_terminal_prints_plain_progress_lines(
 ):
     tiny_colorizer.save_pretrained(tmp_path / "model")
     for name in ("a", "b"):
-        pixels = (np.random.rand(30, 40) * 255).astype(np.uint8)
+        pixels = (np.random.rand(72, 140) * 255).astype(np.uint8)
         Image.fromarray(pixels).save(tmp_path / f"{name}.png")
     monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)
     args = [
@@ -53,7 +53,7 @@ def test_colorize_off_a_terminal_prints_plain_progress_lines(
     ]
     assert (
         main(
-            [*args, "--model", str(tmp_path / "model"), "--method", "pyramid-tiled", "--tile", "16"]
+            [*args, "--model", str(tmp_path / "model"), "--method", "pyramid-tiled", "--tile", "64"]
         )
         == 0
     )

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from PIL import Image
@@ -183,19 +183,18 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Colour every file named by ``args``; returns the exit code."""
     state = start_processes(args.device)
-    colorizer = Colorizer(
-        args.model,
-        method=args.method,
-        tile=args.tile,
-        overlap=args.overlap,
-        base_size=args.base_size,
-        device=args.device or str(state.device),
-        precision=args.precision,
-        memory_budget=args.memory_budget,
-        backend=args.backend,
-    )
+    colorizer = Colorizer(args.model, **pipeline_options(args, state))
     check_tiling(colorizer.predict)  # tiles of at least MIN_TILE, overlaps under half
     return process_files(args, colorizer, state, done="coloured")
+
+
+def pipeline_options(args: argparse.Namespace, state: PartialState) -> dict[str, Any]:
+    """The :class:`~pyramidrefine.inference.Pipeline` keywords of the method and device
+    arguments, on this process's device unless ``--device`` names one."""
+    names = ("method", "tile", "overlap", "base_size", "precision", "memory_budget", "backend")
+    return {name: getattr(args, name) for name in names} | {
+        "device": args.device or str(state.device)
+    }
 
 
 def start_processes(device: str | None) -> PartialState:

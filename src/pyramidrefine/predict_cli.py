@@ -6,6 +6,7 @@ import argparse
 
 from . import colorize_cli
 from .inference import Pipeline
+from .methods import check_tiling
 
 DESCRIPTION = """\
 Apply a saved model to photos: each input becomes the model's input as its task defines
@@ -57,16 +58,6 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Apply the model to every file named by ``args``; returns the exit code."""
     state = colorize_cli.start_processes(args.device)
-    pipeline = Pipeline(
-        args.model,
-        task=args.task,
-        method=args.method,
-        tile=args.tile,
-        overlap=args.overlap,
-        base_size=args.base_size,
-        device=args.device or str(state.device),
-        precision=args.precision,
-        memory_budget=args.memory_budget,
-        backend=args.backend,
-    )
+    pipeline = Pipeline(args.model, task=args.task, **colorize_cli.pipeline_options(args, state))
+    check_tiling(pipeline.predict)  # as colorize: tiles of a useful size
     return colorize_cli.process_files(args, pipeline, state, done="written")
