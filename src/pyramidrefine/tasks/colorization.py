@@ -10,14 +10,10 @@ import torch
 from einops import rearrange
 from kornia.color import lab_to_rgb, rgb_to_lab
 
+from ..lab import AB_SCALE, BISECTION_STEPS, GAMUT_TOLERANCE, L_SCALE
 from ..metrics import colourfulness, hue_hits
 from ..registry import register_task
 from .base import Task, check_rgb
-
-L_SCALE = 50.0
-AB_SCALE = 110.0
-_GAMUT_TOLERANCE = 1e-6
-_BISECTION_STEPS = 16
 
 
 @register_task("colorization")
@@ -101,7 +97,7 @@ def fit_into_gamut(lab: torch.Tensor) -> torch.Tensor:
     pixels = rearrange(lab, "b c h w -> (b h w) c")[outside]
     low = pixels.new_zeros(len(pixels), 1)  # chroma scale known to be inside
     high = pixels.new_ones(len(pixels), 1)
-    for _ in range(_BISECTION_STEPS):
+    for _ in range(BISECTION_STEPS):
         middle = (low + high) / 2
         inside = _in_gamut(_pixels_to_rgb(_scale_chroma(pixels, middle)))[0, :, 0, None]
         low = torch.where(inside, middle, low)
@@ -121,4 +117,4 @@ def _pixels_to_rgb(pixels: torch.Tensor) -> torch.Tensor:
 
 
 def _in_gamut(rgb: torch.Tensor) -> torch.Tensor:
-    return ((rgb >= -_GAMUT_TOLERANCE) & (rgb <= 1 + _GAMUT_TOLERANCE)).all(dim=1)
+    return ((rgb >= -GAMUT_TOLERANCE) & (rgb <= 1 + GAMUT_TOLERANCE)).all(dim=1)
