@@ -197,6 +197,8 @@ def choice(*values: Any) -> Rule:
     )
 
 
+# A table, or a function of the generator's kwargs that gives one.
+Rules = dict[str, Rule] | Callable[[Mapping[str, Any]], dict[str, Rule]]
 BOOLEAN = choice(True, False)
 NONE = choice(None)
 CHANNELS = integer(1, 1024)
@@ -236,7 +238,7 @@ SMP_RULES = {
 }
 
 
-def generator_rules(name: str) -> dict[str, Rule] | Callable[[dict[str, Any]], dict[str, Rule]]:
+def generator_rules(name: str) -> Rules:
     """The allowlist of keyword arguments for the registered generator ``name``.
 
     A table for ``"unet"``; for ``"smp"`` a function of the kwargs (what is allowed
@@ -279,7 +281,7 @@ def smp_rules(kwargs: Mapping[str, Any]) -> dict[str, Rule]:
         accepted.add("decoder_use_batchnorm")  # smp's deprecated spelling, still read
     rules = {key: rule for key, rule in SMP_RULES.items() if key in accepted}
     encoders = Rule(is_smp_encoder, "one of smp's encoders or tu-<a model timm lists>")
-    return {"arch": Rule(lambda v: True, ""), "encoder_name": encoders, **rules}
+    return {"arch": choice(arch), "encoder_name": encoders, **rules}
 
 
 def is_smp_encoder(name: Any) -> bool:
@@ -298,7 +300,7 @@ def is_smp_encoder(name: Any) -> bool:
 def _check_generator_kwargs(
     generator: str,
     kwargs: Mapping[str, Any],
-    rules: dict[str, Rule] | Callable[[Mapping[str, Any]], dict[str, Rule]],
+    rules: Rules,
     context: Mapping[str, Any],
     prefix: str = "",
 ) -> None:
@@ -318,30 +320,29 @@ def _check_generator_kwargs(
 
 def _check_values(config: Mapping[str, Any]) -> None:
     """Refuse loading keys, file paths and URLs anywhere, and deep nesting (iteratively)."""
-    pending: list[tuple[str, Any, int]] = [(key, value, 1) for key, value in config.items()]
+    pending = [(key, key, value, 1) for key, value in config.items()]
     while pending:
-        key, value, depth = pending.pop()
-        if len(key) > MAX_STRING_LENGTH:
-            raise ConfigurationError(f"a key of {len(key)} characters ({key[:40]!r}...)")
+        path, name, value, depth = pending.pop()
+        if len(name) > MAX_STRING_LENGTH:
+            raise ConfigurationError(f"a key of {len(name)} characters ({name[:40]!r}...)")
         if depth > MAX_NESTING:
-            raise ConfigurationError(f"{key!r} is nested more than {MAX_NESTING} levels deep")
-        name = key.rsplit(".", 1)[-1]
+            raise ConfigurationError(f"{path!r} is nested more than {MAX_NESTING} levels deep")
         if name.lower() in LOADING_KEYS:
             raise ConfigurationError(
-                f"key {key!r} would make timm or smp read a file or download weights; a model "
+                f"key {path!r} would make timm or smp read a file or download weights; a model "
                 "folder's config may only describe an architecture"
             )
         if isinstance(value, str) and (
             len(value) > MAX_STRING_LENGTH or _URL_OR_PATH.search(value)
         ):
             raise ConfigurationError(
-                f"{key!r} holds {json.dumps(value)[:80]}, which looks like a file path or URL; "
+                f"{path!r} holds {json.dumps(value)[:80]}, which looks like a file path or URL; "
                 "a model folder's config may only describe an architecture"
             )
         if isinstance(value, dict):
-            pending += [(f"{key}.{k}", v, depth + 1) for k, v in value.items()]
+            pending += [(f"{path}.{k}", k, v, depth + 1) for k, v in value.items()]
         elif isinstance(value, list):
-            pending += [(f"{key}[{i}]", v, depth + 1) for i, v in enumerate(value)]
+            pending += [(f"{path}[{i}]", "", v, depth + 1) for i, v in enumerate(value)]
 
 
 def _without_pretrained_weights(kwargs: Mapping[str, Any]) -> dict[str, Any]:
