@@ -38,7 +38,7 @@ stderr and the others go on. The output folder is checked first, and hidden temp
 left in it by a killed run are removed. Exit code: 0 if no file failed (skipped ones
 included), 1 if any failed, 2 for usage or configuration errors, 130 when stopped by
 Ctrl+C (after the summary so far). Under `accelerate launch` the files are shared
-between the processes.
+between the processes. Models of other tasks (a denoiser, ...): pyramidrefine predict.
 """
 
 METHODS_HELP = """\

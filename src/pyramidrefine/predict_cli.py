@@ -16,7 +16,7 @@ task is the one the model was trained on (its training.yaml, or the shipped mode
 unless --task names another. Files are handled as by `pyramidrefine colorize`: outputs
 that exist are skipped (--overwrite replaces them), a file that fails is reported as
 "path: problem" on stderr and the others go on. Exit code: 0 if no file failed, 1 if
-any failed, 2 for usage or configuration errors.
+any failed, 2 for usage or configuration errors, 130 when stopped by Ctrl+C.
 """
 
 EPILOG = """\
