@@ -200,14 +200,15 @@ def test_a_killed_runs_temporaries_are_removed_on_the_next_run(tmp_path, model_d
     assert (out / "a_color.png").is_file()
 
 
-def test_only_temporaries_of_dead_processes_are_stale(tmp_path):
-    other = tmp_path / "notes.tmp-file.txt"  # not a name atomic_path gives
+def test_temporaries_a_day_old_are_stale_whatever_their_name_says(tmp_path):
+    other = tmp_path / "notes.tmp-file.txt"  # not a name atomic_path gives: never touched
     unmarked = tmp_path / ".x.png.tmp-abcd1234.png"  # before the process id was in the name
+    reused = temporary(tmp_path, "y.png", os.getpid(), seconds_ago=2 * 24 * 3600)  # id reused
     then = time.time() - 2 * 24 * 3600
     for path in (other, unmarked):
         path.touch()
         os.utime(path, (then, then))
-    assert remove_stale_temporaries(tmp_path) == [unmarked]
+    assert sorted(remove_stale_temporaries(tmp_path)) == sorted([unmarked, reused])
     assert other.exists()
 
 

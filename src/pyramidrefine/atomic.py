@@ -17,7 +17,7 @@ from .errors import ConfigurationError
 # ".NAME.tmp-RANDOM[.EXT]"), RANDOM being tempfile's eight characters.
 _TEMPORARY = re.compile(r"\..+\.tmp-(?:(?P<pid>\d+)-)?[a-z0-9_]{8}(?:\.[^.]*)?")
 STALE_SECONDS = 60.0  # a dead process's temporary older than this is removed
-UNMARKED_STALE_SECONDS = 24 * 3600.0  # the same for one without a process id
+ABANDONED_SECONDS = 24 * 3600.0  # any temporary older than this is removed
 
 
 @contextlib.contextmanager
@@ -80,8 +80,9 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
 
     A temporary is stale when the process named in it no longer runs here and it has not
     changed for :data:`STALE_SECONDS` (a process of another machine or container writing
-    into the same folder is not disturbed while it writes), or, without a process id in
-    its name, when it has not changed for a day. Returns the paths removed.
+    into the same folder is not disturbed while it writes), or when it has not changed for
+    :data:`ABANDONED_SECONDS` (a day: one without a process id in its name, or whose
+    id a new process has taken). Returns the paths removed.
     """
     removed = []
     now = time.time()
@@ -94,8 +95,8 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
         except OSError:
             continue  # gone meanwhile
         pid = match["pid"]
-        stale = age > UNMARKED_STALE_SECONDS if pid is None else age > STALE_SECONDS
-        if stale and (pid is None or not _running(int(pid))):
+        orphaned = pid is not None and age > STALE_SECONDS and not _running(int(pid))
+        if orphaned or age > ABANDONED_SECONDS:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
