@@ -31,7 +31,7 @@ from .atomic import atomic_path, new_file_mode
 from .errors import CheckpointError
 from .model_card import model_card_text
 from .model_config import check_config, read_config
-from .weights_check import check_weights_file, skeleton
+from .weights_check import check_size, check_weights_file, skeleton
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 CONVERT_HINT = (
@@ -100,9 +100,10 @@ class SafeHubMixin(PyTorchModelHubMixin):
     def _from_pretrained(
         cls, *, model_id: str, map_location: str = "cpu", strict: bool = True, **kwargs: Any
     ):
-        weights = _weights_file(model_id, kwargs)
         model_kwargs = {k: v for k, v in kwargs.items() if k not in _HUB_ARGUMENTS}
         shape = _build(model_id, cls, lambda: skeleton(lambda: cls(**model_kwargs)))
+        check_size(shape, model_id)  # before fetching or reading any weight
+        weights = _weights_file(model_id, kwargs)
         check_weights_file(shape, weights, model_id)
         model = _build(model_id, cls, lambda: cls(**model_kwargs))
         try:

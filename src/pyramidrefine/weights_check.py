@@ -40,30 +40,33 @@ def skeleton(build: Callable[[], M]) -> M:
         return build()
 
 
-def check_weights_file(model: nn.Module, path: str | os.PathLike, source: str) -> None:
-    """Raise :class:`CheckpointError` unless ``path`` holds exactly ``model``'s tensors.
-
-    ``model`` may be a :func:`skeleton`. Checked: at most :data:`MAX_PARAMETERS` values;
-    the same names (tied parameters may be stored once) and shapes; floating-point tensors
-    stored as F16, BF16 or F32, integer buffers (BatchNorm's counters) as their own dtype.
-    """
+def check_size(model: nn.Module, source: str) -> None:
+    """Raise :class:`CheckpointError` if ``model`` (a :func:`skeleton`) holds more than
+    :data:`MAX_PARAMETERS` values (tied parameters counted once)."""
     tensors = model.state_dict(keep_vars=True)
-    first_name: dict[int, str] = {}
-    for name, tensor in tensors.items():
-        first_name.setdefault(id(tensor), name)
-    count = sum(tensors[name].numel() for name in first_name.values())
+    count = sum(tensors[name].numel() for name in _first_names(tensors))
     if count > MAX_PARAMETERS:
         raise CheckpointError(
             f"{source}: config.json describes a model of {count:,} values, more than the "
             f"{MAX_PARAMETERS:,} pyramidrefine loads; it is not a model this library made"
         )
+
+
+def check_weights_file(model: nn.Module, path: str | os.PathLike, source: str) -> None:
+    """Raise :class:`CheckpointError` unless ``path`` holds exactly ``model``'s tensors.
+
+    ``model`` may be a :func:`skeleton`. Checked from the header alone: the same names
+    (tied parameters may be stored once) and shapes; floating-point tensors stored as F16,
+    BF16 or F32, integer buffers (BatchNorm's counters) as their own dtype.
+    """
+    tensors = model.state_dict(keep_vars=True)
     header = read_header(path, source)
-    required = set(first_name.values())
+    required = set(_first_names(tensors))
     missing = sorted(required - set(header))
     extra = sorted(set(header) - set(tensors))
     if missing or extra:
         listed = "; ".join(
-            f"{what}: {', '.join(names[:3])}{' ...' if len(names) > 3 else ''}"
+            f"{what}: {', '.join(repr(n[:80]) for n in names[:3])}{' ...' * (len(names) > 3)}"
             for what, names in (("missing", missing), ("unexpected", extra))
             if names
         )
@@ -100,3 +103,11 @@ def read_header(path: str | os.PathLike, source: str) -> dict[str, tuple[str, tu
         raise CheckpointError(
             f"{source}: model.safetensors is not a readable safetensors file: {first_line}"
         ) from None
+
+
+def _first_names(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """One name per distinct tensor: tied parameters appear under several names."""
+    first_name: dict[int, str] = {}
+    for name, tensor in tensors.items():
+        first_name.setdefault(id(tensor), name)
+    return list(first_name.values())
