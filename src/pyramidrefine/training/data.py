@@ -38,12 +38,9 @@ TrainingSamples = Dataset | IterableDataset | CachedCrops
 def build_datasets(
     config: TrainConfig, device: torch.device | str = "cpu"
 ) -> tuple[TrainingSamples, list[torch.Tensor]]:
-    """Training samples and the validation images (``1×3×H×W`` tensors, long side capped)."""
+    """Training samples and the validation images (``1×3×H×W`` tensors, long side capped),
+    for a config that passed :func:`~pyramidrefine.training.checks.check_config`."""
     data = config.data
-    if not data.train:
-        raise ConfigurationError("data.train is empty: name a folder, file or dataset id")
-    if data.cache_size is not None and data.streaming:
-        raise ConfigurationError("data.cache_size needs a dataset on disk, not data.streaming")
     sources = [data.train] if isinstance(data.train, str) else list(data.train)
     loaded = [load_image_dataset(s, streaming=data.streaming) for s in sources]
     loaded = [d.select_columns(["image"]) for d in loaded]
