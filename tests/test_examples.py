@@ -66,7 +66,9 @@ def test_plugin_package_registers_through_the_entry_point(tmp_path):
         "print(pr.list_generators(), pr.list_losses())\n"
         "m = pr.CoarseToFine('example_convnet', in_channels=1, out_channels=2, levels=2, width=4)\n"
         "print(tuple(m(torch.rand(1, 1, 20, 12)).shape))\n"
+        "m.save_pretrained('saved')  # a plugin's named settings load back from config.json\n"
+        "print(pr.CoarseToFine.from_pretrained('saved').generators[0].__class__.__name__)\n"
     )
     output = run("-c", code, cwd=tmp_path, pythonpath=(target,))
     assert "example_convnet" in output and "charbonnier" in output
-    assert "(1, 2, 20, 12)" in output
+    assert "(1, 2, 20, 12)" in output and "ConvNet" in output

@@ -25,9 +25,14 @@ class ConvNet(nn.Module):
 
 
 @register_generator("example_convnet")
-def example_convnet(in_channels: int, out_channels: int, **kwargs) -> ConvNet:
-    """Factory: ``CoarseToFine("example_convnet", ...)`` and ``model.generator`` use it."""
-    return ConvNet(in_channels, out_channels, **kwargs)
+def example_convnet(
+    in_channels: int, out_channels: int, width: int = 32, depth: int = 4
+) -> ConvNet:
+    """Factory: ``CoarseToFine("example_convnet", ...)`` and ``model.generator`` use it.
+
+    Its settings are named parameters: a saved model's config.json may set only those.
+    """
+    return ConvNet(in_channels, out_channels, width=width, depth=depth)
 
 
 class Charbonnier(nn.Module):
