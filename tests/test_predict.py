@@ -128,6 +128,9 @@ def test_a_task_from_an_imported_file_can_be_applied(tmp_path, capsys):
     args = ["--model", str(tmp_path / "m"), "--task", "brighten-test", str(photo)]
     assert main(["predict", *args, "--out", str(tmp_path / "o1")]) == 2
     assert "unknown task 'brighten-test'" in capsys.readouterr().err
+    (tmp_path / "m" / "training.yaml").write_text("task: brighten-test\n")
+    assert main(["predict", *args[:2], str(photo), "--out", str(tmp_path / "o1")]) == 2
+    assert "is not registered here; import the file or module" in capsys.readouterr().err
     assert main(["--import", str(module), "predict", *args, "--out", str(tmp_path / "o1")]) == 0
     assert main(["predict", "--import", str(module), *args, "--out", str(tmp_path / "o2")]) == 0
     with Image.open(photo) as before, Image.open(tmp_path / "o2" / "a_pred.png") as after:

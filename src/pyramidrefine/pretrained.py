@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import yaml
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, UnknownNameError
 from .pyramid import CoarseToFine
 
 if TYPE_CHECKING:
@@ -159,7 +159,15 @@ def model_task(name_or_path: str | os.PathLike, task: str | None = None) -> Task
     if not Path(text).expanduser().exists() and ALIASES.get(text, text) in _shipped():
         return create_task(model_info(text).task)
     settings = _training_settings(Path(text).expanduser() / TRAINING_FILE)
-    return create_task(settings.get("task", "colorization"), **settings.get("task_kwargs", {}))
+    name = settings.get("task", "colorization")
+    try:
+        return create_task(name, **settings.get("task_kwargs", {}))
+    except UnknownNameError as error:
+        raise UnknownNameError(
+            f"{text} was trained on the task {name!r}, which is not registered here; import "
+            f"the file or module that registers it first (CLI: --import FILE; Python: "
+            f"pyramidrefine.load_module). {error}"
+        ) from None
 
 
 def _training_settings(path: Path) -> dict[str, Any]:
