@@ -182,6 +182,8 @@ def _hub_file(model_id: str, filename: str, hub_kwargs: dict[str, Any]) -> str:
         for k in ("revision", "cache_dir", "force_download", "local_files_only", "token")
         if k in hub_kwargs
     }
+    revision = download.get("revision")
+    label = f"{model_id}@{revision}" if revision else model_id  # what was asked for
     try:
         return hf_hub_download(repo_id=model_id, filename=filename, **download)
     except (EntryNotFoundError, HfHubHTTPError) as error:
@@ -189,11 +191,9 @@ def _hub_file(model_id: str, filename: str, hub_kwargs: dict[str, Any]) -> str:
             error, LocalEntryNotFoundError
         ):  # the repository answered: it has no such file
             hint = f"; {CONVERT_HINT}" if filename == constants.SAFETENSORS_SINGLE_FILE else ""
-            raise CheckpointError(
-                f"{model_id}: the Hub repository has no {filename}{hint}"
-            ) from None
+            raise CheckpointError(f"{label}: the Hub repository has no {filename}{hint}") from None
         raise CheckpointError(
-            f"{model_id}: not a local model folder, and the Hub could not provide it "
+            f"{label}: not a local model folder, and the Hub could not provide it "
             f"({type(error).__name__}); check the name or your connection"
         ) from None
 
