@@ -52,3 +52,13 @@ def test_grey_input_has_zero_chroma(task):
 def test_prepare_refuses_non_rgb(task):
     with pytest.raises(pr.InvalidInputError, match="B×3×H×W"):
         task.prepare(torch.rand(1, 1, 8, 8))
+
+
+def test_luminance_is_kornias_lightness_for_colour_grey_and_expanded_grey(task):
+    rgb = torch.rand(2, 3, 30, 20)
+    rgb[0, :, 0, :4], rgb[0, :, 1, :4] = 0.0, 1.0  # black and white
+    grey = torch.rand(2, 1, 30, 20)
+    for image, full in ((rgb, rgb), (grey, grey.expand(-1, 3, -1, -1))):
+        expected = rgb_to_lab(full.contiguous())[:, :1] / 50 - 1
+        torch.testing.assert_close(task.luminance(image), expected, atol=1e-6, rtol=0)
+        torch.testing.assert_close(task.luminance(full), expected, atol=1e-6, rtol=0)

@@ -15,6 +15,8 @@ from ..metrics import colourfulness, hue_hits
 from ..registry import register_task
 from .base import Task, check_rgb
 
+_LUMINANCE_WEIGHTS = (0.212671, 0.715160, 0.072169)  # Y of linear sRGB (kornia's rgb_to_xyz)
+
 
 @register_task("colorization")
 class ColorizationTask(Task):
@@ -40,7 +42,7 @@ class ColorizationTask(Task):
         """Normalised L of a ``B×1×H×W`` grey or ``B×3×H×W`` RGB image in [0, 1]."""
         if image.ndim == 4 and image.shape[1] == 1:
             image = image.expand(-1, 3, -1, -1)
-        return self.prepare(image)[0]
+        return lightness(check_rgb(image)) / L_SCALE - 1.0
 
     def inputs(self, rgb: torch.Tensor) -> torch.Tensor:
         """Normalised L of the photo (see :meth:`luminance`)."""
@@ -85,6 +87,29 @@ class ColorizationTask(Task):
         saturated = means.get("hue_saturated", 0.0)
         summary["hue_hit_rate"] = means["hue_hits"] / saturated if saturated else 0.0
         return summary
+
+
+def lightness(rgb: torch.Tensor) -> torch.Tensor:
+    """``B×1×H×W`` L of Lab (kornia's ``rgb_to_lab``, D65) of ``B×3×H×W`` sRGB in [0, 1].
+
+    From the luminance Y alone (L needs no X or Z); a grey image expanded to three
+    channels (a view) is linearised once.
+    """
+    grey = rgb.stride(1) == 0
+    linear_rgb = rgb[:, :1] if grey else rgb
+    linear_rgb = torch.where(
+        linear_rgb > 0.04045,
+        ((linear_rgb + 0.055).clamp(min=0.0) / 1.055).pow(2.4),
+        linear_rgb / 12.92,
+    )
+    weights = linear_rgb.new_tensor(_LUMINANCE_WEIGHTS)
+    if grey:
+        y = linear_rgb * weights.sum()
+    else:
+        y = torch.einsum("bchw,c->bhw", linear_rgb, weights)[:, None]
+    threshold = 0.008856
+    f = torch.where(y > threshold, y.clamp(min=threshold).pow(1 / 3), 7.787 * y + 4 / 29)
+    return 116.0 * f - 16.0
 
 
 def fit_into_gamut(lab: torch.Tensor) -> torch.Tensor:
