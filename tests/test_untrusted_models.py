@@ -152,7 +152,7 @@ def test_saved_pretrained_weights_are_never_fetched(tmp_path, weights, monkeypat
         ({"base_channels": 4096, "max_channels": 4096}, "base_channels must be"),
         ({"depth": 1000}, "depth must be"),
         ({"levels": "3"}, "levels must be an integer"),
-        ({"tile": 1, "overlap": 0}, "a saved tile must be at least 64"),
+        ({"tile": 1, "overlap": 0}, "a saved tile must be at least 32"),
         ({"tile": 128, "overlap": 127}, "overlap of at most half"),
     ],
 )

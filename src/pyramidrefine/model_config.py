@@ -36,7 +36,7 @@ SETTING_BOUNDS = {
     "overlap": (0, 8192),
     "pad_multiple": (1, 1024),
 }
-MIN_SAVED_TILE = 64
+MIN_SAVED_TILE = 32
 # CoarseToFine's settings that are not sizes: (type, description).
 OWN_TYPES = {
     "generator": (str, "a registered generator's name"),
