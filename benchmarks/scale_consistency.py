@@ -78,7 +78,7 @@ def ab_of(image: Image.Image) -> torch.Tensor:
 
 def rgb_of(image: Image.Image) -> torch.Tensor:
     """``1×3×H×W`` RGB in [0, 1] of a picture."""
-    array = np.asarray(image.convert("RGB"))
+    array = np.array(image.convert("RGB"))
     return torch.from_numpy(array).float().permute(2, 0, 1)[None] / 255
 
 
