@@ -420,3 +420,80 @@ def test_fuzzed_configs_never_run_code_download_or_crash(weights, fuzz_payload, 
         assert connections == []
 
     load()
+
+
+@pr.register_task("test_untrusted_any_kwargs")
+class AnyKwargsTask(pr.Task):
+    """A task whose constructor takes ``**kwargs``: a saved config may set none of them."""
+
+    in_channels = 3
+    out_channels = 3
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
+def trained_on(tmp_path, text):
+    """A folder whose ``training.yaml`` says ``text`` (only the task is read from it)."""
+    folder = tmp_path / "denoiser"
+    folder.mkdir(exist_ok=True)
+    (folder / pretrained.TRAINING_FILE).write_text(text)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("task_kwargs: {sigma: [10, 10], evil: 1}", "unknown key 'evil' for the 'denoising' task"),
+        ("task_kwargs: {sigma: /tmp/payload.pth}", "looks like a file path or URL"),
+        ("task_kwargs: {sigma: [1.0e+300, 1]}", "sigma must be"),
+        ("task_kwargs: {sigma: {nested: 1}}", "sigma must be"),
+        ("task_kwargs: {sigma: [300, 400]}", "sigma"),  # the task's own check, as one line
+        ("task_kwargs: {1: 2}", "is not a string"),
+        ("task_kwargs: {sigma: 2026-01-01}", "sigma must be"),  # YAML's dates are no JSON
+        ("task_kwargs: [1]", "task_kwargs a mapping"),
+        ("task: [denoising]", "task must be a name"),
+    ],
+)
+def test_training_yaml_task_kwargs_are_checked_like_a_config(tmp_path, text, pattern):
+    task = "" if text.startswith("task:") else "task: denoising\n"
+    folder = trained_on(tmp_path, task + text + "\n")
+    with pytest.raises(CheckpointError) as caught:
+        pr.model_task(folder)
+    message = str(caught.value)
+    assert "\n" not in message and pattern in message, message
+
+
+def test_training_yaml_sets_only_the_parameters_a_task_names(tmp_path):
+    folder = trained_on(tmp_path, "task: denoising\ntask_kwargs: {sigma: [3, 7]}\n")
+    assert pr.model_task(folder).sigma == (3.0, 7.0)
+    trained_on(tmp_path, "task: test_untrusted_any_kwargs\ntask_kwargs: {x: 1}\n")
+    with pytest.raises(CheckpointError, match=r"unknown key 'x' .* \(it takes none\)"):
+        pr.model_task(folder)
+
+
+def test_a_task_that_is_not_registered_suggests_importing_it(tmp_path):
+    folder = trained_on(tmp_path, "task: no-such-task\n")
+    with pytest.raises(pr.UnknownNameError, match="--import FILE") as caught:
+        pr.model_task(folder)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_unknown_generator_suggests_importing_it(tmp_path, weights):
+    refused(
+        model_folder(tmp_path, weights, {**TINY, "generator": "my-own-unet"}),
+        "unknown generator 'my-own-unet'",
+        "CLI: --import FILE; Python: pyramidrefine.load_module",
+    )
+
+
+def test_predict_refuses_bad_task_kwargs_in_one_line(tmp_path, weights, capsys):
+    folder = model_folder(tmp_path, weights, {**TINY, **TINY_UNET})
+    (folder / pretrained.TRAINING_FILE).write_text("task: colorization\ntask_kwargs: {a: 1}\n")
+    photo = tmp_path / "a.png"
+    Image.new("RGB", (16, 16)).save(photo)
+    code = main(["predict", "--model", str(folder), str(photo), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "unknown key 'a' for the 'colorization' task" in err
+    assert not (tmp_path / "o").exists()

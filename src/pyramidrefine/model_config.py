@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import CheckpointError, ConfigurationError, PyramidRefineError
+from .errors import CheckpointError, ConfigurationError, PyramidRefineError, UnknownNameError
 from .registry import GENERATORS
 
 MAX_CONFIG_BYTES = 1_000_000
@@ -202,6 +202,21 @@ Rules = dict[str, Rule] | Callable[[Mapping[str, Any]], dict[str, Rule]]
 BOOLEAN = choice(True, False)
 NONE = choice(None)
 CHANNELS = integer(1, 1024)
+# What a saved setting of a plugin (a generator's or a task's) may be: a JSON scalar of
+# bounded size (strings are checked for paths and URLs with every other value).
+SCALAR = (
+    NONE
+    | BOOLEAN
+    | number(-MAX_PLUGIN_INTEGER, MAX_PLUGIN_INTEGER)
+    | Rule(lambda v: isinstance(v, str), "a string")
+)
+MAX_LIST_LENGTH = 16
+SCALARS = SCALAR | Rule(
+    lambda v: (
+        isinstance(v, list) and len(v) <= MAX_LIST_LENGTH and all(SCALAR.accepts(x) for x in v)
+    ),
+    f"a list of up to {MAX_LIST_LENGTH} of those",
+)
 
 UNET_RULES = {
     "base_channels": integer(1, 512),
@@ -249,21 +264,40 @@ def generator_rules(name: str) -> Rules:
         return UNET_RULES
     if name == "smp":
         return smp_rules
-    factory = GENERATORS.get(name)
-    scalar = (
-        NONE
-        | BOOLEAN
-        | integer(-MAX_PLUGIN_INTEGER, MAX_PLUGIN_INTEGER)
-        | Rule(lambda v: isinstance(v, float) and math.isfinite(v), "a finite number")
-        | Rule(lambda v: isinstance(v, str), "a string")
-    )
-    named = inspect.signature(factory).parameters.values()
+    try:
+        factory = GENERATORS.get(name)
+    except UnknownNameError as error:
+        raise UnknownNameError(
+            f"{error} For a generator of your own, import the file or module that registers it "
+            "first (CLI: --import FILE; Python: pyramidrefine.load_module)"
+        ) from None
+    return named_parameters(factory, SCALAR, exclude=("in_channels", "out_channels"))
+
+
+def named_parameters(
+    factory: Callable[..., Any], rule: Rule, exclude: Collection[str] = ()
+) -> dict[str, Rule]:
+    """``rule`` for each parameter ``factory`` names (not ``*args``, ``**kwargs``, ``exclude``).
+
+    A factory without a readable signature names none, so a saved config can set nothing.
+    """
+    try:
+        named = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return {}
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    return {
-        p.name: scalar
-        for p in named
-        if p.kind in kinds and p.name not in ("in_channels", "out_channels")
-    }
+    return {p.name: rule for p in named if p.kind in kinds and p.name not in exclude}
+
+
+def check_factory_kwargs(owner: str, kwargs: Mapping[str, Any], rules: Mapping[str, Rule]) -> None:
+    """Raise :class:`ConfigurationError` unless saved ``kwargs`` for ``owner`` pass ``rules``.
+
+    As for a generator in ``config.json``: no loading keys, file paths or URLs anywhere, no
+    deep nesting, only the keys ``rules`` names (``owner`` words the message, e.g.
+    ``"the 'denoising' task"``), each value one its rule accepts.
+    """
+    _check_values(kwargs)
+    _check_kwargs(owner, kwargs, rules)
 
 
 def smp_rules(kwargs: Mapping[str, Any]) -> dict[str, Rule]:
@@ -306,15 +340,20 @@ def _check_generator_kwargs(
 ) -> None:
     """Check ``kwargs`` against ``rules`` (or the rules for a generator built from ``context``)."""
     table = rules(context) if callable(rules) else rules
+    _check_kwargs(f"the {generator!r} generator", kwargs, table, prefix)
+
+
+def _check_kwargs(
+    owner: str, kwargs: Mapping[str, Any], table: Mapping[str, Rule], prefix: str = ""
+) -> None:
     for key, value in kwargs.items():
         if key not in table:
             known = ", ".join(sorted(table)) or "none"
-            raise ConfigurationError(
-                f"unknown key {prefix + key!r} for the {generator!r} generator (it takes {known})"
-            )
+            raise ConfigurationError(f"unknown key {prefix + key!r} for {owner} (it takes {known})")
         if not table[key].accepts(value):
             raise ConfigurationError(
-                f"{prefix + key} must be {table[key].text}, got {json.dumps(value)[:80]}"
+                f"{prefix + key} must be {table[key].text}, "
+                f"got {json.dumps(value, default=repr)[:80]}"
             )
 
 
@@ -323,6 +362,8 @@ def _check_values(config: Mapping[str, Any]) -> None:
     pending = [(key, key, value, 1) for key, value in config.items()]
     while pending:
         path, name, value, depth = pending.pop()
+        if not isinstance(name, str):  # YAML (training.yaml) allows keys of any type
+            raise ConfigurationError(f"key {name!r} in {path!r} is not a string")
         if len(name) > MAX_STRING_LENGTH:
             raise ConfigurationError(f"a key of {len(name)} characters ({name[:40]!r}...)")
         if depth > MAX_NESTING:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 import yaml
 
-from .errors import ConfigurationError, UnknownNameError
+from .errors import CheckpointError, ConfigurationError, UnknownNameError
 from .pyramid import CoarseToFine
 
 if TYPE_CHECKING:
@@ -151,23 +151,32 @@ def model_task(name_or_path: str | os.PathLike, task: str | None = None) -> Task
     A shipped model knows its task; a local folder holds it in ``training.yaml`` (only its
     ``task`` and ``task_kwargs`` are read); anything else is taken to be a colorizer.
     """
-    from .registry import create_task
+    from .model_config import SCALARS, check_factory_kwargs, named_parameters
+    from .registry import TASKS, create_task
 
     if task is not None:
         return create_task(task)
     text = os.fspath(name_or_path)
     if not Path(text).expanduser().exists() and ALIASES.get(text, text) in _shipped():
         return create_task(model_info(text).task)
-    settings = _training_settings(Path(text).expanduser() / TRAINING_FILE)
+    path = Path(text).expanduser() / TRAINING_FILE
+    settings = _training_settings(path)
     name = settings.get("task", "colorization")
     try:
-        return create_task(name, **settings.get("task_kwargs", {}))
+        factory = TASKS.get(name)
     except UnknownNameError as error:
         raise UnknownNameError(
-            f"{text} was trained on the task {name!r}, which is not registered here; import "
-            f"the file or module that registers it first (CLI: --import FILE; Python: "
+            f"{text} was trained on the task {repr(name)[:80]}, which is not registered here; "
+            f"import the file or module that registers it first (CLI: --import FILE; Python: "
             f"pyramidrefine.load_module). {error}"
         ) from None
+    kwargs = settings.get("task_kwargs", {})
+    try:  # a model folder is data: only the task's own named settings, as plain values
+        check_factory_kwargs(f"the {name!r} task", kwargs, named_parameters(factory, SCALARS))
+        return factory(**kwargs)
+    except (TypeError, ValueError) as error:  # ConfigurationError is a ValueError
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{path}: task_kwargs cannot set up the task: {first}") from None
 
 
 def _training_settings(path: Path) -> dict[str, Any]:
@@ -175,14 +184,14 @@ def _training_settings(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     if path.stat().st_size > MAX_TRAINING_FILE_BYTES:
-        raise ConfigurationError(f"{path}: over {MAX_TRAINING_FILE_BYTES} bytes; not a config")
+        raise CheckpointError(f"{path}: over {MAX_TRAINING_FILE_BYTES} bytes; not a config")
     try:
         values = yaml.safe_load(path.read_text()) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ConfigurationError(f"{path}: cannot read the config ({first})") from None
+        raise CheckpointError(f"{path}: cannot read the config ({first})") from None
     task = values.get("task", "colorization") if isinstance(values, dict) else None
     kwargs = values.get("task_kwargs") or {} if isinstance(values, dict) else None
     if not isinstance(task, str) or not isinstance(kwargs, dict):
-        raise ConfigurationError(f"{path}: task must be a name and task_kwargs a mapping")
+        raise CheckpointError(f"{path}: task must be a name and task_kwargs a mapping")
     return {"task": task, "task_kwargs": kwargs}
