@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -26,25 +27,16 @@ class OnnxColorizer:
 
     Args:
         folder: what ``pyramidrefine export --format onnx`` wrote for a colorizer.
-        providers, tile, overlap, threads: as for :class:`OnnxCoarseToFine`.
+        **options: ``providers``, ``tile``, ``overlap``, ``threads``, as for
+            :class:`~pyramidrefine.onnx_runtime.OnnxCoarseToFine`.
 
     A call takes a PIL image, a path, or a NumPy array (``H×W``, ``H×W×1`` or ``H×W×3``;
     uint8, or float in [0, 1]) and returns an RGB PIL image of its size with exactly its
     luminance (L of Lab): colour inputs are reduced to their luminance first.
     """
 
-    def __init__(
-        self,
-        folder: str | os.PathLike,
-        *,
-        providers: list[str] | None = None,
-        tile: int | None = None,
-        overlap: int | None = None,
-        threads: int | None = None,
-    ) -> None:
-        self.model = OnnxCoarseToFine(
-            folder, providers=providers, tile=tile, overlap=overlap, threads=threads
-        )
+    def __init__(self, folder: str | os.PathLike, **options: Any) -> None:
+        self.model = OnnxCoarseToFine(folder, **options)
         if (self.model.in_channels, self.model.out_channels) != (1, 2):
             raise ConfigurationError(
                 f"{folder}: an export mapping {self.model.in_channels} channels to "
