@@ -64,12 +64,12 @@ def test_numpy_resize_matches_torch():
 def test_cli_exports_onnx_and_torchscript(tmp_path, capsys):
     model = _model(levels=2)
     model.save_pretrained(tmp_path / "model")
-    args = ["export", "--model", str(tmp_path / "model"), "--tile", "16", "--overlap", "4"]
+    args = ["export", "--model", str(tmp_path / "model"), "--tile", "32", "--overlap", "8"]
     assert cli_main(args) == 0
     folder = tmp_path / "model" / "onnx"
-    assert json.loads((folder / "pyramid.json").read_text())["tile"] == 16
+    assert json.loads((folder / "pyramid.json").read_text())["tile"] == 32
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 37, 29)).astype(np.float32)
-    expected = model.with_settings(tile=16, overlap=4)
+    expected = model.with_settings(tile=32, overlap=8)
     runtime = OnnxCoarseToFine(folder)
     with torch.no_grad():
         np.testing.assert_allclose(
@@ -94,3 +94,65 @@ def test_errors_are_clear(tmp_path):
     export(_model(levels=1), tmp_path)
     with pytest.raises(InvalidInputError, match="B×3×H×W"):
         OnnxCoarseToFine(tmp_path)(np.zeros((1, 1, 8, 8), np.float32))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A one-level export and its ``pyramid.json`` (as written)."""
+    folder = tmp_path_factory.mktemp("export") / "onnx"
+    export(_model(levels=1), folder)
+    return folder, json.loads((folder / "pyramid.json").read_text())
+
+
+def crafted(tmp_path, exported, change):
+    """A copy of the export whose ``pyramid.json`` has ``change`` (or is that raw text)."""
+    source, config = exported
+    folder = tmp_path / "crafted"
+    folder.mkdir()
+    (folder / "generator-0.onnx").write_bytes((source / "generator-0.onnx").read_bytes())
+    text = change if isinstance(change, str) else json.dumps({**config, **change})
+    (folder / "pyramid.json").write_text(text)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"levels": 1_000_000}, "levels must be at most 12"),
+        ({"levels": "3"}, "levels must be an integer"),
+        ({"pad_multiple": 10**6}, "pad_multiple must be at most"),
+        ({"in_channels": None}, "it lacks in_channels"),
+        ({"tile": 1, "overlap": 0}, "a saved tile must be at least"),
+        ({"tile": 64, "overlap": 64}, "need overlap < tile"),
+        ({"generators": ["../x.onnx"]}, "not a plain .onnx file name"),
+        ({"generators": ["/etc/x.onnx"]}, "not a plain .onnx file name"),
+        ({"generators": ["generator-0.pt"]}, "not a plain .onnx file name"),
+        ({"generators": ["missing.onnx"]}, "is not a file in the folder"),
+        ({"generators": "generator-0.onnx"}, "generators must be a list"),
+        ({"generators": ["generator-0.onnx"] * 3}, "3 generators for levels=1"),
+        ({"refinement": "all"}, "refinement must be"),
+        ({"format": "torchscript"}, "not an ONNX one"),
+        ("null", "must hold a JSON object"),
+        ("[" * 100_000, "not an exported pyramid"),
+    ],
+)
+def test_a_crafted_pyramid_json_is_one_line(tmp_path, exported, change, pattern):
+    with pytest.raises(pr.CheckpointError) as caught:
+        OnnxCoarseToFine(crafted(tmp_path, exported, change))
+    message = str(caught.value)
+    assert "\n" not in message and pattern in message, message
+
+
+def test_a_generator_linked_from_outside_the_folder_is_refused(tmp_path, exported):
+    folder = crafted(tmp_path, exported, {"generators": ["outside.onnx"]})
+    (folder / "outside.onnx").symlink_to(exported[0] / "generator-0.onnx")
+    with pytest.raises(pr.CheckpointError, match="is not a file in the folder"):
+        OnnxCoarseToFine(folder)
+
+
+def test_small_tiles_are_chosen_at_run_time_not_saved(tmp_path, exported):
+    folder = crafted(tmp_path, exported, {"tile": 16, "overlap": 4})
+    assert OnnxCoarseToFine(folder, tile=16, overlap=4).tile == 16  # the caller's choice
+    with pytest.raises(ConfigurationError, match="choose small tiles at run time"):
+        export(_model(levels=1, tile=16, overlap=4), tmp_path / "small")
+    assert not (tmp_path / "small").exists()

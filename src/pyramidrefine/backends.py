@@ -82,7 +82,7 @@ def exported_folder(model: CoarseToFine) -> Path:
     folder = cache_dir() / "onnx" / model_key(model)
     if not (folder / "pyramid.json").is_file():
         try:
-            export(model, folder, "onnx")
+            export(model.with_settings(tile=None), folder, "onnx")  # run-time tiles aside
         except OSError as error:
             raise ConfigurationError(
                 f"cannot write the ONNX export into {folder} ({error.strerror or error}); "
@@ -124,7 +124,8 @@ def onnx_pyramid(model: CoarseToFine) -> CoarseToFine:
     """
     require("onnxruntime", "export", "backend='onnxruntime'")
     require("onnx", "export", "backend='onnxruntime'")
-    exported = OnnxCoarseToFine(exported_folder(model), threads=torch.get_num_threads())
+    # tile=0: the pyramid loop and its tiles stay torch's; only the sessions are used.
+    exported = OnnxCoarseToFine(exported_folder(model), tile=0, threads=torch.get_num_threads())
     generators = [
         OnnxGenerator(session, reference)
         for session, reference in zip(exported.sessions, model.generators, strict=True)

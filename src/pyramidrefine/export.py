@@ -18,6 +18,7 @@ import torch
 from .atomic import atomic_path, ensure_writable_folder
 from .errors import ConfigurationError
 from .extras import require
+from .model_config import check_saved_tiling
 from .onnx_runtime import CONFIG_NAME
 from .pyramid import CoarseToFine
 
@@ -31,7 +32,8 @@ def export(model: CoarseToFine, folder: str | os.PathLike, format: Format = "onn
     """Write ``model``'s generators and ``pyramid.json`` into ``folder``; return the files.
 
     Puts ``model`` in eval mode (BatchNorm running statistics are what gets exported).
-    ``tile``/``overlap`` of the model are written into ``pyramid.json`` as defaults.
+    ``tile``/``overlap`` of the model are written into ``pyramid.json`` as defaults (a tile
+    at least as large as a saved config's, :func:`~pyramidrefine.model_config.check_saved_tiling`).
     The folder is written beside its place and then swapped in, replacing an earlier export
     as a whole (no file of a previous format is left), or nothing if the export fails; a
     folder that holds anything but an earlier export is refused (see
@@ -42,6 +44,7 @@ def export(model: CoarseToFine, folder: str | os.PathLike, format: Format = "onn
         raise ConfigurationError(f"unknown export format {format!r}; use one of {FORMATS}")
     if format == "onnx":
         require("onnx", "export", "ONNX export")
+    check_saved_tiling(model.tile, model.overlap)  # what OnnxCoarseToFine reads back
     folder = check_export_folder(folder)
     with atomic_path(folder, directory=True) as temporary:
         names = _write(model, temporary, format)

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import geometry
-from .errors import CheckpointError, InvalidInputError
+from .errors import CheckpointError, ConfigurationError, InvalidInputError
 from .extras import require
+from .model_config import MAX_CONFIG_BYTES, SETTING_BOUNDS, check_saved_tiling, check_settings
 
 CONFIG_NAME = "pyramid.json"
 
@@ -49,10 +52,7 @@ class OnnxCoarseToFine:
     ) -> None:
         onnxruntime = require("onnxruntime", "export", "OnnxCoarseToFine")
         folder = Path(folder)
-        try:
-            config = json.loads((folder / CONFIG_NAME).read_text())
-        except (OSError, ValueError) as error:
-            raise CheckpointError(f"{folder}: not an exported pyramid ({error})") from None
+        config = read_exported(folder, saved_tiling=tile is None)
         self.in_channels: int = config["in_channels"]
         self.out_channels: int = config["out_channels"]
         self.levels: int | None = config["levels"]
@@ -135,6 +135,73 @@ class OnnxCoarseToFine:
 
 
 _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge"}
+EXPORTED_SIZES = ("in_channels", "out_channels", "pad_multiple", "overlap")
+EXPORTED_OPTIONAL = ("levels", "base_size", "max_levels", "tile")
+_GENERATOR_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.onnx")
+
+
+def read_exported(folder: Path, *, saved_tiling: bool = True) -> dict[str, Any]:
+    """``folder``'s ``pyramid.json``, size-capped and every value checked: an export is data.
+
+    Sizes are bounded as a model's are (:func:`~pyramidrefine.model_config.check_settings`;
+    with ``saved_tiling``, the saved tile as a saved config's), the generators are plain
+    ``.onnx`` file names inside ``folder``. Any problem is one :class:`CheckpointError`.
+    """
+    path = folder / CONFIG_NAME
+    try:
+        with path.open("rb") as file:
+            text = file.read(MAX_CONFIG_BYTES + 1)
+        if len(text) > MAX_CONFIG_BYTES:
+            raise ValueError(f"{CONFIG_NAME} is larger than {MAX_CONFIG_BYTES} bytes")
+        config = json.loads(text)
+    except (OSError, ValueError, RecursionError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"{folder}: not an exported pyramid ({reason})") from None
+    try:
+        _check_exported(config, folder, saved_tiling)
+    except ConfigurationError as error:
+        raise CheckpointError(
+            f"{folder}: {CONFIG_NAME} does not describe a pyramid pyramidrefine can run: {error}"
+        ) from None
+    return config
+
+
+def _check_exported(config: Any, folder: Path, saved_tiling: bool) -> None:
+    if not isinstance(config, dict):
+        raise ConfigurationError("it must hold a JSON object; write it with export")
+    if config.get("format", "onnx") != "onnx":
+        raise ConfigurationError(f"it is a {str(config['format'])[:20]!r} export, not an ONNX one")
+    missing = [name for name in EXPORTED_SIZES if config.get(name) is None]
+    if missing or (config.get("levels") is None and config.get("base_size") is None):
+        raise ConfigurationError(f"it lacks {', '.join(missing) or 'levels and base_size'}")
+    check_settings(**{name: config.get(name) for name in (*EXPORTED_SIZES, *EXPORTED_OPTIONAL)})
+    tile, overlap = config.get("tile"), config["overlap"]
+    if tile is not None and overlap >= tile:
+        raise ConfigurationError(f"need overlap < tile, got tile={tile}, overlap={overlap}")
+    if saved_tiling:
+        check_saved_tiling(tile, overlap)
+    if not isinstance(config.get("refiner", False), bool):
+        raise ConfigurationError("refiner must be true or false")
+    if config.get("refinement", "full") not in ("full", "detail"):
+        raise ConfigurationError('refinement must be "full" or "detail"')
+    names = config.get("generators")
+    count = len(names) if isinstance(names, list) else 0
+    most = SETTING_BOUNDS["levels"][1]
+    if not 1 <= count <= most:
+        raise ConfigurationError(f"generators must be a list of 1 to {most} file names")
+    for name in names:
+        if not isinstance(name, str) or not _GENERATOR_FILE.fullmatch(name):
+            raise ConfigurationError(
+                f"generator {json.dumps(name)[:80]} is not a plain .onnx file name in the folder"
+            )
+        file = folder / name
+        if not file.is_file() or not file.resolve().is_relative_to(folder.resolve()):
+            raise ConfigurationError(f"generator {name} is not a file in the folder")
+    expected = 2 if config.get("refiner", False) else config.get("levels")
+    if count > 1 and count != expected:
+        raise ConfigurationError(
+            f"{count} generators for levels={expected} (one shared, or one per level)"
+        )
 
 
 def resize(x: np.ndarray, size: geometry.Size) -> np.ndarray:
