@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pyramidrefine import colorize_cli
+from pyramidrefine import batch, inference
 from pyramidrefine.atomic import atomic_path, remove_stale_temporaries
 from pyramidrefine.cli import main
 from pyramidrefine.errors import ImageReadError
@@ -70,7 +70,7 @@ def last_line(text: str) -> str:
 def test_ctrl_c_ends_with_the_summary_so_far_and_exit_130(tmp_path, model_dir, monkeypatch, capsys):
     for name in "abc":
         photo(tmp_path / "in" / f"{name}.png")
-    real = colorize_cli.process_file
+    real = batch.process_file
     calls = []
 
     def interrupted_on_the_second(pipeline, job):
@@ -79,7 +79,7 @@ def test_ctrl_c_ends_with_the_summary_so_far_and_exit_130(tmp_path, model_dir, m
             raise KeyboardInterrupt
         real(pipeline, job)
 
-    monkeypatch.setattr(colorize_cli, "process_file", interrupted_on_the_second)
+    monkeypatch.setattr(batch, "process_file", interrupted_on_the_second)
     assert colorize(tmp_path / "in", "--out", tmp_path / "out", model=model_dir) == 130
     captured = capsys.readouterr()
     assert last_line(captured.out) == "1 coloured, 0 failed, 2 not done (interrupted)"
@@ -91,7 +91,7 @@ def test_ctrl_c_elsewhere_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(colorize_cli, "Colorizer", interrupt)  # while the model loads
+    monkeypatch.setattr(inference, "Colorizer", interrupt)  # while the model loads
     assert main(["colorize", str(photo(tmp_path / "a.png")), "--out", str(tmp_path)]) == 130
     assert capsys.readouterr().err == "pyramidrefine colorize: interrupted\n"
 
@@ -150,7 +150,7 @@ def test_the_output_folder_is_checked_before_any_photo_is_coloured(
     if kind == "read-only":
         read_only(out)
     coloured = []
-    monkeypatch.setattr(colorize_cli, "process_file", lambda *job: coloured.append(job))
+    monkeypatch.setattr(batch, "process_file", lambda *job: coloured.append(job))
     assert colorize(source, "--out", out, model=model_dir) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"pyramidrefine colorize: error: {out}: ") and error.count("\n") == 1
@@ -316,7 +316,7 @@ def test_colorize_refuses_tiny_tiles_before_any_photo(
     tmp_path, model_dir, monkeypatch, options, message, capsys
 ):
     coloured = []
-    monkeypatch.setattr(colorize_cli, "process_file", lambda *job: coloured.append(job))
+    monkeypatch.setattr(batch, "process_file", lambda *job: coloured.append(job))
     source = photo(tmp_path / "a.png")
     assert colorize(source, "--out", tmp_path / "out", *options, model=model_dir) == 2
     error = capsys.readouterr().err

@@ -8,7 +8,7 @@ import torch
 from kornia.color import rgb_to_lab
 from PIL import Image, ImageOps
 
-from pyramidrefine import colorize_cli, pretrained
+from pyramidrefine import batch, inference, pretrained
 from pyramidrefine.cli import main
 
 
@@ -152,7 +152,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, model_dir, monkeypatch, 
         path.write_bytes(b"half an image")
         raise OSError("disk full")
 
-    monkeypatch.setattr(colorize_cli, "save_image", half_save)
+    monkeypatch.setattr(batch, "save_image", half_save)
     photo = write_photo(tmp_path / "photo.png")
     out = tmp_path / "out"
     assert colorize(photo, "--out", out, model=model_dir) == 1
@@ -215,9 +215,9 @@ def test_precision_and_memory_budget_options(tmp_path, model_dir, monkeypatch, c
     built = []
     untiled = SimpleNamespace(predict=None)  # nothing for check_tiling to refuse
     monkeypatch.setattr(
-        colorize_cli, "Colorizer", lambda *args, **kwargs: built.append(kwargs) or untiled
+        inference, "Colorizer", lambda *args, **kwargs: built.append(kwargs) or untiled
     )
-    monkeypatch.setattr(colorize_cli, "expand_paths", lambda paths: ([], []))
+    monkeypatch.setattr(batch, "expand_paths", lambda paths: ([], []))
     photo = tmp_path / "photo.png"
     main(["colorize", str(photo), "--out", str(tmp_path / "out"), "--model", str(model_dir)])
     options = ["--precision", "fp32", "--memory-budget", "1.5G"]

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from pyramidrefine import METHODS
+from pyramidrefine.batch import FILE_ERRORS
 from pyramidrefine.cli import build_parser, main
-from pyramidrefine.colorize_cli import FILE_ERRORS
 from pyramidrefine.demo import example_photos
 from pyramidrefine.demo.runner import ZOOM_SIDE, DemoRunner, Photo, problem_line, zoom
 

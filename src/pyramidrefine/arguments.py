@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from .hardware import MemoryBudget, parse_memory_size
+if TYPE_CHECKING:
+    from .hardware import MemoryBudget
 
 
 def positive(text: str) -> int:
@@ -25,6 +27,8 @@ def non_negative(text: str) -> int:
 
 def memory_size(text: str) -> MemoryBudget:
     """A memory size such as 800M, 2G, auto or none (see :func:`parse_memory_size`)."""
+    from .hardware import parse_memory_size  # imports torch: only when a value is parsed
+
     try:
         return parse_memory_size(text)
     except ValueError as error:

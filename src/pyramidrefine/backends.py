@@ -30,6 +30,7 @@ from torch import nn
 
 from . import profiling
 from .atomic import write_text_atomic
+from .choices import BACKENDS
 from .errors import ConfigurationError, PyramidRefineError
 from .export import OPSET, export
 from .extras import require
@@ -37,7 +38,6 @@ from .onnx_runtime import OnnxCoarseToFine
 from .pyramid import CoarseToFine
 
 Backend = Literal["auto", "torch", "onnxruntime"]
-BACKENDS: tuple[str, ...] = ("auto", "torch", "onnxruntime")
 CACHE_ENV = "PYRAMIDREFINE_CACHE"
 CACHE_VERSION = 1  # bump when the export or the key changes what a cached folder holds
 AGREEMENT = 1e-3  # mean |onnxruntime - torch float32| on a probe, in the model's units

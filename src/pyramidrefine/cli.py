@@ -14,10 +14,8 @@ from .arguments import non_negative, positive
 from .atomic import ensure_writable_file, write_text_atomic
 from .cli_options import add_common_options, apply_common_options
 from .demo import cli as demo_cli
-from .devices import resolve_device
-from .errors import ConfigurationError, PyramidRefineError
+from .errors import INTERRUPTED_EXIT_CODE, ConfigurationError, PyramidRefineError
 from .extras import install_command
-from .pretrained import is_packaged, load_model, model_task, resolve_model
 
 DESCRIPTION = """\
 Coarse-to-fine image-to-image refinement: run a generator over a pyramid of scales.
@@ -98,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:  # Ctrl+C before colorize's own summary, or in another command
         print(f"pyramidrefine {args.command}: interrupted", file=sys.stderr)
-        return colorize_cli.INTERRUPTED
+        return INTERRUPTED_EXIT_CODE
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -324,7 +322,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from .devices import resolve_device
     from .evaluation import evaluate
+    from .pretrained import load_model, model_task
     from .training.data import validation_images
 
     if args.json:
@@ -342,6 +342,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from .export import export
+    from .pretrained import is_packaged, load_model
 
     model = load_model(args.model)
     settings = {k: getattr(args, k) for k in ("tile", "overlap") if getattr(args, k) is not None}
@@ -367,6 +368,8 @@ def _export(args: argparse.Namespace) -> int:
 def default_export_folder(model: str, format: str) -> Path:
     """MODEL/FORMAT inside a local model folder; NAME-FORMAT in the current folder for a
     shipped model's name, a folder inside the installed package or a Hub id owner/NAME."""
+    from .pretrained import is_packaged, resolve_model
+
     folder = resolve_model(model)
     if Path(folder).expanduser().is_dir():
         folder = Path(folder).expanduser()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-
-import datasets
-import torch
+import os
+import sys
 
 from .arguments import positive
 from .registry import load_module
@@ -49,6 +48,8 @@ def apply_common_options(args: argparse.Namespace) -> None:
     """Configure logging and threads, then import the modules named by ``--import``."""
     configure_logging(verbose=args.verbose)
     if args.threads is not None:
+        import torch
+
         torch.set_num_threads(args.threads)
     for name in [*args.imports, *getattr(args, "command_imports", [])]:
         load_module(name)
@@ -59,7 +60,13 @@ def configure_logging(*, verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("pyramidrefine").setLevel(logging.INFO)
-    if verbose:  # datasets' "Generating train split" bars
-        datasets.enable_progress_bars()
-    else:
-        datasets.disable_progress_bars()
+    # datasets' "Generating train split" bars: its switch, or (not imported yet, as for
+    # commands that never load a data set) the variable it reads when imported.
+    if "datasets" in sys.modules:
+        datasets = sys.modules["datasets"]
+        if verbose:
+            datasets.enable_progress_bars()
+        else:
+            datasets.disable_progress_bars()
+    elif not verbose:
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import glob
-import os
-import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
-from PIL import Image
-
 from .arguments import memory_size, non_negative, positive
-from .atomic import atomic_path, ensure_writable_folder, remove_stale_temporaries
-from .backends import BACKENDS
-from .devices import resolve_device
-from .errors import ConfigurationError, PyramidRefineError
-from .hardware import PRECISIONS
-from .images import read_image, readable_extensions
-from .inference import Colorizer
-from .methods import METHODS, MIN_TILE, check_tiling
-from .progress import FileProgress
+from .choices import BACKENDS, METHODS, MIN_TILE, PRECISIONS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the command's work imports torch; building its parser does not
     from accelerate import PartialState
 
 DESCRIPTION = """\
@@ -59,21 +43,6 @@ examples:
   pyramidrefine colorize photos/ --out out/ --method pyramid-tiled --tile 512
   pyramidrefine colorize photos/ --out out/ --model my-colorizer   # folder or Hub id
 """
-
-JPEG_SUFFIXES = (".jpg", ".jpeg")
-KEPT_SUFFIXES = (".png", *JPEG_SUFFIXES)
-JPEG_QUALITY = 95
-FILE_ERRORS = (PyramidRefineError, OSError, MemoryError, Image.DecompressionBombError)
-INTERRUPTED = 130  # the exit code of a run stopped by Ctrl+C (128 + SIGINT), as shells use
-
-
-@dataclass(frozen=True)
-class Job:
-    """One input file and the output it is coloured into."""
-
-    source: Path
-    target: Path
-
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register the ``colorize`` subcommand."""
@@ -182,6 +151,10 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Colour every file named by ``args``; returns the exit code."""
+    from .batch import process_files, start_processes
+    from .inference import Colorizer
+    from .methods import check_tiling
+
     state = start_processes(args.device)
     colorizer = Colorizer(args.model, **pipeline_options(args, state))
     check_tiling(colorizer.predict)  # tiles of at least MIN_TILE, overlaps under half
@@ -197,175 +170,3 @@ def pipeline_options(args: argparse.Namespace, state: PartialState) -> dict[str,
     }
 
 
-def start_processes(device: str | None) -> PartialState:
-    """Accelerate's state: this process's rank and device (one process without a launcher)."""
-    from accelerate import PartialState
-
-    if device is not None:
-        resolve_device(device)  # a one-line error for a device this machine lacks
-    use_cpu = not torch.cuda.is_available() or (device or "").startswith("cpu")
-    return PartialState(cpu=use_cpu)  # cpu=True: several CPU processes share out the files
-
-
-def process_files(
-    args: argparse.Namespace,
-    pipeline: Callable[[Image.Image], Image.Image],
-    state: PartialState,
-    *,
-    done: str,
-) -> int:
-    """Run ``pipeline`` over the files ``args`` name (``paths``, ``out``, ``suffix``,
-    ``format``, ``overwrite``), shared between processes; returns the exit code.
-
-    Prints each problem on stderr and one summary line, ``N <done>, ... failed``. The
-    output folder is checked (created, writable) before any file is read, and the
-    temporaries of a killed run are removed from it. Ctrl+C stops after the summary of
-    what was done so far, with exit code 130.
-    """
-    check_suffix(args.suffix)
-    ensure_writable_folder(args.out, "output folder")
-    if state.is_main_process:
-        remove_stale_temporaries(args.out)
-    files, problems = expand_paths(args.paths)
-    jobs, clashes, skipped = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
-    state.wait_for_everyone()  # every process plans the same jobs before any is written
-    problems = (problems + clashes) if state.is_main_process else []
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    for job in skipped if state.is_main_process else []:
-        print(f"{job.target}: skipped (exists)")
-    written = failed = 0
-    interrupted = False
-    with state.split_between_processes(jobs) as mine:
-        progress = FileProgress(len(mine), enabled=state.is_local_main_process and bool(jobs))
-        try:
-            for job in mine:
-                try:
-                    with progress.image(job.source.name):
-                        process_file(pipeline, job)
-                    written += 1
-                except FILE_ERRORS as error:
-                    progress.write(problem_line(job.source, error))
-                    failed += 1
-                progress.done()
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            progress.close()
-    stopped = f", {len(mine) - written - failed} not done (interrupted)" if interrupted else ""
-    failed += len(problems)
-    prefix = f"process {state.process_index}: " if state.num_processes > 1 else ""
-    skips = f"{len(skipped)} skipped (exists), " if skipped and state.is_main_process else ""
-    hint = " (--overwrite replaces existing outputs)" if skips else ""
-    print(f"{prefix}{written} {done}, {skips}{failed} failed{stopped}{hint}")
-    if interrupted:
-        return INTERRUPTED
-    return 1 if failed else 0
-
-
-def check_suffix(suffix: str) -> None:
-    """Refuse a ``--suffix`` that would put outputs outside ``--out`` (a path separator or
-    ``..``) or that no file name can hold."""
-    separators = {"/", os.sep, os.altsep or "/", "\0"}
-    if any(char in suffix for char in separators) or ".." in suffix:
-        raise ConfigurationError(
-            f"--suffix {suffix!r}: must not hold a path separator or '..' (outputs stay in "
-            "--out); give a plain suffix such as _color"
-        )
-
-
-def expand_paths(paths: list[str]) -> tuple[list[Path], list[str]]:
-    """Files named by ``paths`` (files, folders, globs) in order, without repeats, and problems.
-
-    A folder gives its entries with an image extension, sorted; a glob gives its matches,
-    sorted, each treated as if named on the command line. Missing files, broken links and
-    symbolic link loops are kept (they are reported when read); a folder that cannot be
-    listed is a problem.
-    """
-    files: dict[Path, Path] = {}
-    problems: list[str] = []
-    for name in paths:
-        path = Path(name)
-        candidates = [path]
-        if not os.path.exists(name) and any(char in name for char in "*?["):  # never raises
-            candidates = [Path(match) for match in sorted(glob.glob(name))]
-            if not candidates:
-                problems.append(f"{name}: no file matches this pattern")
-        for candidate in candidates:
-            try:
-                images = _folder_images(candidate) if candidate.is_dir() else [candidate]
-            except OSError as error:
-                problems.append(f"{candidate}: cannot be read ({error.strerror or error})")
-                continue
-            if not images:
-                problems.append(f"{candidate}: no images in this folder")
-            for image in images:
-                files.setdefault(_identity(image), image)
-    return list(files.values()), problems
-
-
-def plan_outputs(
-    files: list[Path], out: Path, suffix: str, image_format: str | None, overwrite: bool
-) -> tuple[list[Job], list[str], list[Job]]:
-    """The jobs to run, a problem line per output that must not be written, and the jobs
-    skipped because their output exists (unless ``overwrite``)."""
-    inputs = {_identity(file) for file in files}
-    taken: dict[Path, Path] = {}
-    jobs: list[Job] = []
-    problems: list[str] = []
-    skipped: list[Job] = []
-    for source in files:
-        target = out / f"{source.stem}{suffix}{_output_suffix(source, image_format)}"
-        resolved = _identity(target)
-        if resolved in inputs:
-            problems.append(f"{source}: output {target} is an input; change --out or --suffix")
-        elif resolved in taken:
-            problems.append(f"{source}: output {target} is also the output of {taken[resolved]}")
-        elif target.exists() and not overwrite:
-            taken[resolved] = source
-            skipped.append(Job(source, target))
-        else:
-            taken[resolved] = source
-            jobs.append(Job(source, target))
-    return jobs, problems, skipped
-
-
-def process_file(pipeline: Callable[[Image.Image], Image.Image], job: Job) -> None:
-    """Read one file, run ``pipeline`` on it and write the result atomically."""
-    result = pipeline(read_image(job.source))
-    with atomic_path(job.target) as temporary:
-        save_image(result, temporary)
-
-
-def save_image(image: Image.Image, path: Path) -> None:
-    """Write ``image`` as JPEG or PNG, by ``path``'s extension."""
-    if path.suffix.lower() in JPEG_SUFFIXES:
-        image.save(path, format="JPEG", quality=JPEG_QUALITY)
-    else:
-        image.save(path, format="PNG")
-
-
-def _folder_images(folder: Path) -> list[Path]:
-    readable = readable_extensions()
-    return sorted(entry for entry in folder.iterdir() if entry.suffix.lower() in readable)
-
-
-def _identity(path: Path) -> Path:
-    """``path`` resolved (the same file by any name), or absolute where it cannot be
-    (Python 3.11's ``resolve`` raises on a symbolic link loop)."""
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError):
-        return path.absolute()
-
-
-def _output_suffix(source: Path, image_format: str | None) -> str:
-    if image_format is not None:
-        return f".{image_format}"
-    return source.suffix if source.suffix.lower() in KEPT_SUFFIXES else ".png"
-
-
-def problem_line(path: Path, error: BaseException) -> str:
-    """``path: problem`` for a file that failed, without repeating the path."""
-    message = str(error) or type(error).__name__
-    return f"{path}: {message.removeprefix(f'{path}: ')}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# The exit code of a command stopped by Ctrl+C (128 + SIGINT), as shells use.
+INTERRUPTED_EXIT_CODE = 130
+
 
 class PyramidRefineError(Exception):
     """Base class of every error pyramidrefine raises on purpose."""

@@ -20,10 +20,10 @@ from typing import Literal
 
 import torch
 
+from .choices import PRECISIONS
 from .errors import ConfigurationError
 
 Precision = Literal["auto", "fp32", "bf16"]
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 MemoryBudget = int | Literal["auto"] | None
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")

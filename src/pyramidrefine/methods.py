@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import torch
 from kornia.filters import guided_blur
 
+from .choices import METHODS, MIN_TILE
 from .errors import ConfigurationError
 from .geometry import tile_starts
 from .pyramid import CoarseToFine
@@ -37,13 +38,9 @@ from .tiling import resize
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
-METHODS = ("pyramid", "pyramid-tiled", "baseline", "patchwise", "lowres", "lowres-guided")
 DEFAULT_BASE_SIZE = 256
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
-# The commands and the demo take no smaller tiles (the library takes any): each tile is a
-# generator pass, so tiny tiles multiply the passes (tile=1: one per pixel) for no gain.
-MIN_TILE = 64
 # Guided filter on a guidance in [0, 1]: local L contrasts with a standard deviation above
 # about sqrt(eps) ≈ 0.03 (3 L units) are edges that the colour should follow.
 GUIDED_EPS = 1e-3

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from .pretrained import ALIASES, list_models, model_info
-
 DESCRIPTION = """\
 List the models that ship with pyramidrefine: the name that --model takes in colorize,
 predict, evaluate, export and demo, the task, the size of the weights and what it is.
@@ -33,6 +31,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per matching model; returns the exit code (1: none matched)."""
+    from .pretrained import ALIASES, list_models, model_info
+
     names = list_models(args.patterns)
     if not names:
         print(f"no shipped model matches {' '.join(args.patterns)}")

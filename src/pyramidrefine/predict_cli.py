@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 
 from . import colorize_cli
-from .inference import Pipeline
-from .methods import check_tiling
 
 DESCRIPTION = """\
 Apply a saved model to photos: each input becomes the model's input as its task defines
@@ -57,7 +55,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Apply the model to every file named by ``args``; returns the exit code."""
-    state = colorize_cli.start_processes(args.device)
+    from .batch import process_files, start_processes
+    from .inference import Pipeline
+    from .methods import check_tiling
+
+    state = start_processes(args.device)
     pipeline = Pipeline(args.model, task=args.task, **colorize_cli.pipeline_options(args, state))
     check_tiling(pipeline.predict)  # as colorize: tiles of a useful size
-    return colorize_cli.process_files(args, pipeline, state, done="written")
+    return process_files(args, pipeline, state, done="written")

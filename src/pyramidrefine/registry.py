@@ -54,7 +54,7 @@ class Registry:
 
     def get(self, name: str) -> Callable[..., Any]:
         """Return the factory registered under ``name``; unknown names list the known ones."""
-        load_plugins()
+        load_entries()
         try:
             return self._factories[name]
         except KeyError:
@@ -66,12 +66,12 @@ class Registry:
 
     def list(self, filter: str | Iterable[str] = "*") -> list[str]:
         """Sorted registered names matching one or several shell-style wildcards."""
-        load_plugins()
+        load_entries()
         patterns = [filter] if isinstance(filter, str) else list(filter)
         return sorted(n for n in self._factories if any(fnmatch.fnmatch(n, p) for p in patterns))
 
     def __contains__(self, name: object) -> bool:
-        load_plugins()
+        load_entries()
         return name in self._factories
 
     def __iter__(self) -> Iterator[str]:
@@ -91,12 +91,28 @@ class Registry:
         return f"unknown {self.kind} {name!r}.{hint} Known {self.kind}s: {listed}."
 
 
+# The modules that register pyramidrefine's own entries: imported at the first look-up,
+# so that importing the package (and building the command line) stays light.
+BUILTIN_MODULES = (
+    "pyramidrefine.generators",
+    "pyramidrefine.discriminators",
+    "pyramidrefine.losses",
+    "pyramidrefine.tasks",
+)
+
 GENERATORS = Registry("generator")
 DISCRIMINATORS = Registry("discriminator")
 LOSSES = Registry("loss")
 TASKS = Registry("task")
 
 _plugins_loaded = False
+
+
+def load_entries() -> None:
+    """Register pyramidrefine's own entries (:data:`BUILTIN_MODULES`), then the plugins'."""
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    load_plugins()
 
 
 def load_plugins(*, reload: bool = False) -> list[str]:

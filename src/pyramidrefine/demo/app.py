@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..colorize_cli import FILE_ERRORS
+from ..batch import FILE_ERRORS
 from ..extras import require
 from ..methods import METHODS, MIN_TILE
 from . import example_photos

@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..arguments import memory_size, positive
-from ..devices import resolve_device
+from ..choices import PRECISIONS
 from ..extras import install_command
-from ..hardware import PRECISIONS
-from ..pretrained import load_colorizer
-from .runner import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB, DemoRunner
+from .limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
 
 DESCRIPTION = """\
 Start a local web page (Gradio) to colour photos: upload one or pick an example, choose
@@ -102,7 +100,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, build the page and serve it until interrupted; returns the exit code."""
+    from ..devices import resolve_device
+    from ..pretrained import load_colorizer
     from .app import serve  # imports gradio: a one-line error without the extra
+    from .runner import DemoRunner
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per local request
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl+C does, cleanly

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from .. import colorize_cli
+from .. import batch
 from ..errors import ConfigurationError, ImageReadError
 from ..hardware import MemoryBudget, Precision, resolve_precision
 from ..images import read_image
@@ -21,13 +21,8 @@ from ..methods import METHODS, apply_method, check_tiling, generator_pixels
 from ..methods import OPTIONS as METHOD_OPTIONS
 from ..profiling import peak_tensor_bytes, synchronize
 from ..pyramid import CoarseToFine
+from .limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
 
-DEFAULT_MAX_SIDE = 2048
-MB = 1024**2
-DEFAULT_MAX_UPLOAD = 50 * MB  # bytes of one uploaded file
-# Pixels the generators may go over for one request: every method on a 2048-pixel photo
-# with the smallest tiles stays under it (about 27 million).
-DEFAULT_MAX_WORK = 32_000_000
 RESULT_SECONDS = 600  # results and Gradio's copies of uploads are kept this long
 ZOOM_SIDE = 256  # crops are enlarged (nearest neighbour) to this side, to show the pixels
 
@@ -170,7 +165,7 @@ class DemoRunner:
         self.remove_old_results()
         folder = Path(tempfile.mkdtemp(dir=self.outputs))
         path = folder / f"{Path(photo.name).stem}_{outcome.method}.png"
-        colorize_cli.save_image(outcome.image, path)
+        batch.save_image(outcome.image, path)
         return path
 
     def remove_old_results(self, age: float = RESULT_SECONDS) -> None:
@@ -193,7 +188,7 @@ def _settings(method: str, tile: int | None, base_size: int | None) -> dict[str,
 
 def problem_line(path: Path, error: BaseException) -> str:
     """The CLI's one-line report of ``error`` for the upload at ``path``, by its file name."""
-    return colorize_cli.problem_line(path, error).replace(str(path), path.name)
+    return batch.problem_line(path, error).replace(str(path), path.name)
 
 
 def zoom(
