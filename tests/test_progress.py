@@ -101,3 +101,39 @@ def test_track_prints_plain_lines_off_a_terminal(monkeypatch):
     quiet = io.StringIO()
     assert list(progress.track(iter("ab"), "x", enabled=False, stream=quiet)) == ["a", "b"]
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.usefixtures("fresh_accelerator")
+def test_training_off_a_terminal_logs_plain_lines(photo_folder, tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)
+    argv = [
+        "train",
+        f"output_dir={tmp_path / 'run'}",
+        f"data.train={photo_folder}",
+        "data.image_size=32",
+        "data.cache_size=40",
+        "data.batch_size=2",
+        "data.val_max_images=1",
+        "model.generator_kwargs={base_channels: 4, depth: 2}",
+        "model.base_size=16",
+        "max_steps=2",
+    ]
+    assert main(argv) == 0
+    err = capfd.readouterr().err  # a file, not a terminal: what a log would hold
+    assert "\r" not in err and "\x1b" not in err
+    lines = err.splitlines()
+    assert any(line.startswith("progress: caching images at 40 px 1/") for line in lines)
+    assert any(line.startswith("progress: train 2/2; loss=") for line in lines), err
+
+
+def test_a_bar_on_a_terminal_counts_from_where_a_run_resumes():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    bar = progress.Bar(10, "train", unit="step", initial=4, stream=stream)
+    bar.update(note="loss=0.5")
+    bar.close()
+    assert "5/10" in stream.getvalue() and "loss=0.5" in stream.getvalue()
+    assert bar.count == 5

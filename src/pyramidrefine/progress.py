@@ -6,7 +6,8 @@ are to the callback installed by :func:`reporting` (nothing happens without one)
     with pr.progress.reporting(print):
         pr.colorize("large.jpg")        # Progress(level=0, levels=4, tiles_done=0, tiles=1) ...
 
-:func:`track` is a bar over any loop (``evaluate``'s), :class:`FileProgress` what
+:class:`Bar` counts anything (training's steps), :func:`track` is one over any loop
+(``evaluate``'s, the training cache's), :class:`FileProgress` what
 ``colorize`` and ``predict`` show: one bar over the files,
 with the current image's level and tile, on a terminal; plain lines at most every
 :data:`PLAIN_INTERVAL_S` seconds elsewhere (logs get no carriage returns or escapes).
@@ -18,7 +19,7 @@ import contextlib
 import dataclasses
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TextIO, TypeVar
@@ -135,22 +136,70 @@ class FileProgress:
             self.bar.close()
 
 
+class Bar:
+    """A count towards ``total`` (``None``: unknown) on ``stream``: a bar on a terminal, else
+    a plain line at most every :data:`PLAIN_INTERVAL_S` seconds (nothing when not ``enabled``).
+
+    ``initial`` is where a resumed count starts; :meth:`update` takes a ``note`` shown
+    beside the count (e.g. the loss of a training step).
+    """
+
+    def __init__(
+        self,
+        total: int | None,
+        desc: str,
+        *,
+        unit: str = "image",
+        initial: int = 0,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.stream = stream or sys.stderr
+        self.total, self.desc, self.count, self.enabled = total, desc, initial, enabled
+        self.last_line = time.monotonic()
+        terminal = enabled and self.stream.isatty()
+        self.bar = (
+            tqdm(total=total, initial=initial, desc=desc, unit=unit, file=self.stream)
+            if terminal
+            else None
+        )
+
+    def update(self, n: int = 1, note: str = "") -> None:
+        """``n`` more done; ``note`` is shown beside the count."""
+        self.count += n
+        if self.bar is not None:
+            if note:
+                self.bar.set_postfix_str(note, refresh=False)
+            self.bar.update(n)
+        elif self.enabled and time.monotonic() - self.last_line >= PLAIN_INTERVAL_S:
+            self.last_line = time.monotonic()
+            total = "" if self.total is None else f"/{self.total}"
+            text = f"progress: {self.desc} {self.count}{total}" + (f"; {note}" if note else "")
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """Finish the bar."""
+        if self.bar is not None:
+            self.bar.close()
+
+
 def track(
-    items: Iterable[T], desc: str, *, enabled: bool = True, stream: TextIO | None = None
+    items: Iterable[T],
+    desc: str,
+    *,
+    unit: str = "image",
+    enabled: bool = True,
+    stream: TextIO | None = None,
 ) -> Iterator[T]:
-    """``items``, with a bar on a terminal or plain lines at most every
-    :data:`PLAIN_INTERVAL_S` seconds elsewhere (nothing when not ``enabled``)."""
-    stream = stream or sys.stderr
+    """``items``, counted by a :class:`Bar` (a bar on a terminal, plain lines elsewhere)."""
     if not enabled:
         yield from items
         return
-    if stream.isatty():
-        yield from tqdm(items, desc=desc, unit="image", file=stream)
-        return
-    total = f"/{len(items)}" if hasattr(items, "__len__") else ""
-    last = time.monotonic()
-    for count, item in enumerate(items, start=1):
-        yield item
-        if time.monotonic() - last >= PLAIN_INTERVAL_S:
-            last = time.monotonic()
-            print(f"progress: {desc} {count}{total}", file=stream, flush=True)
+    total = len(items) if isinstance(items, Sized) else None
+    bar = Bar(total, desc, unit=unit, stream=stream)
+    try:
+        for item in items:
+            yield item
+            bar.update()
+    finally:
+        bar.close()

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from einops import rearrange
 from PIL import Image
-from tqdm.auto import tqdm
 
 from ..atomic import atomic_path, write_text_atomic
 from ..data import is_greyscale, open_image
 from ..errors import ConfigurationError, DataError, ImageReadError
+from ..progress import track
 
 logger = logging.getLogger(__name__)
 CACHE_VERSION = 1
@@ -59,7 +59,7 @@ def build_image_cache(
             temporary, mode="w+", dtype=np.uint8, shape=(len(dataset), size, size, 3)
         )
         count = 0
-        for index, row in enumerate(tqdm(dataset, desc=f"caching images at {size} px")):
+        for index, row in enumerate(track(dataset, f"caching images at {size} px")):
             try:
                 image = open_image(row["image"], name=f"row {index}")
             except ImageReadError as error:

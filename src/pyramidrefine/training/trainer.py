@@ -23,13 +23,13 @@ from accelerate import Accelerator, DistributedDataParallelKwargs, PartialState
 from accelerate.utils import broadcast_object_list, set_seed
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm.auto import tqdm
 
 from ..atomic import write_text_atomic
 from ..errors import PyramidRefineError
 from ..evaluation import evaluate, save_comparison_grid
 from ..losses import Pix2PixObjective
 from ..pretrained import load_model
+from ..progress import Bar
 from ..pyramid import CoarseToFine
 from ..registry import create_discriminator, create_task
 from .checks import check_config, check_training_memory
@@ -296,12 +296,12 @@ class Trainer:
             process_index=accelerator.process_index,
             num_processes=accelerator.num_processes,
         )
-        progress = tqdm(
-            total=config.max_steps,
-            initial=self.state.step,
-            desc="train",
+        progress = Bar(
+            config.max_steps,
+            "train",
             unit="step",
-            disable=not accelerator.is_main_process,
+            initial=self.state.step,
+            enabled=accelerator.is_main_process,
         )
         metrics: dict[str, float] = {}
         meter = _Throughput()
@@ -316,8 +316,7 @@ class Trainer:
             self.state.step += 1
             if self.ema is not None:
                 self.ema.update_parameters(self.model)
-            progress.update(1)
-            progress.set_postfix(loss=f"{losses.parts['total']:.3f}", img_s=f"{meter.rate:.1f}")
+            progress.update(note=f"loss={losses.parts['total']:.3f}, img_s={meter.rate:.1f}")
             if self.state.step % config.log_every == 0:
                 self._log({**losses.parts, "images_per_s": meter.rate}, "train")
             last = self.state.step == config.max_steps
