@@ -64,3 +64,12 @@ def test_every_docs_page_is_in_the_navigation():
 
 def test_built_site_is_ignored_by_git():
     assert "/site/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_the_training_docs_name_the_pinned_torch_pair():
+    """constraints.txt pins torch and torchvision built for each other: no launcher caveat."""
+    lines = (ROOT / "constraints.txt").read_text().splitlines()
+    pins = dict(line.split("==") for line in lines if line.startswith(("torch==", "torchvision==")))
+    text = (ROOT / "docs" / "training.md").read_text()
+    assert f"torch {pins['torch']} with torchvision {pins['torchvision']}" in text
+    assert "do not match torch" not in text and "torchrun --nproc_per_node N" in text
