@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from pyramidrefine.data import load_image_dataset
-from pyramidrefine.errors import ConfigurationError
+from pyramidrefine.errors import ConfigurationError, DataError
 from pyramidrefine.training import cache as cache_module
 from pyramidrefine.training.cache import CachedCrops, build_image_cache, square_thumbnail
 from pyramidrefine.training.data import validation_images
@@ -70,7 +70,7 @@ def test_a_crop_is_a_piece_of_a_cached_photo():
 def test_cache_errors_name_the_setting():
     with pytest.raises(ConfigurationError, match="cache_size"):
         crops(crop=32)
-    with pytest.raises(ConfigurationError, match="batch_size"):
+    with pytest.raises(DataError, match="batch_size"):  # too few photos: a data problem
         crops(batch=6)
 
 

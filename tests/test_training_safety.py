@@ -198,3 +198,18 @@ def test_a_bare_train_is_l1_and_the_gan_starts_after_a_warm_up(tmp_path, photo_f
     gan.fit()
     adversarial = {r["step"] for r in metric_rows(tmp_path / "gan") if r["name"] == "discriminator"}
     assert adversarial == {"4"}
+
+
+@pytest.mark.parametrize("cache", [[], ["data.cache_size=48"]], ids=["decoded", "cached"])
+def test_fewer_photos_than_a_batch_is_one_line_and_writes_nothing(
+    tmp_path, photo_folder, capsys, cache
+):
+    run = tmp_path / "run"  # 8 photos, a quarter held out: 6 to train on
+    argv = ["train", f"output_dir={run}", f"data.train={photo_folder}", *TINY, "max_steps=1"]
+    assert cli_main([*argv, "data.batch_size=7", *cache]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert errors == [
+        "pyramidrefine train: error: 6 training images are fewer than data.batch_size=7; "
+        "add photos or lower data.batch_size"
+    ]
+    assert not run.exists()  # no config.yaml, no image cache of a run that never started

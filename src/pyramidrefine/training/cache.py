@@ -27,6 +27,7 @@ from ..atomic import atomic_path, write_text_atomic
 from ..data import is_greyscale, open_image
 from ..errors import ConfigurationError, DataError, ImageReadError
 from ..progress import track
+from .checks import check_enough_images
 
 logger = logging.getLogger(__name__)
 CACHE_VERSION = 1
@@ -114,10 +115,7 @@ class CachedCrops:
                 f"data.image_size={crop_size} is larger than the cached size {size}; "
                 "raise data.cache_size"
             )
-        if count < batch_size:
-            raise ConfigurationError(
-                f"{count} training images are fewer than data.batch_size={batch_size}"
-            )
+        check_enough_images(count, batch_size)
         self.device = torch.device(device)
         self.crop_size, self.batch_size, self.seed = crop_size, batch_size, seed
         if keep_on_device is None:

@@ -3,7 +3,8 @@
 Everything here raises a one-line :class:`~pyramidrefine.errors.ConfigurationError` that
 names the key and what to set, before a model, a dataset or a checkpoint is touched
 (:func:`check_config`), or before the data is loaded and the first batch allocated
-(:func:`check_training_memory`).
+(:func:`check_training_memory`); too few photos for a batch are a
+:class:`~pyramidrefine.errors.DataError` once they are counted (:func:`check_enough_images`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import torch
 from torch import nn
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, DataError
 from ..hardware import GIB, available_memory
 from ..pyramid import CoarseToFine
 from .config import TrainConfig
@@ -230,3 +231,12 @@ def _describe(hint: Any) -> str:
     names = {type(None): "null", bool: "true or false", int: "a whole number",
              float: "a number", str: "text"}  # fmt: skip
     return names[hint]
+
+
+def check_enough_images(count: int, batch_size: int) -> None:
+    """Raise :class:`DataError` unless ``count`` training images fill a batch of ``batch_size``."""
+    if count < batch_size:
+        raise DataError(
+            f"{count} training images are fewer than data.batch_size={batch_size}; "
+            "add photos or lower data.batch_size"
+        )

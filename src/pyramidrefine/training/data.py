@@ -27,9 +27,9 @@ from ..data import (
     open_image,
     split_dataset,
 )
-from ..errors import ConfigurationError
 from ..tiling import resize
 from .cache import CachedCrops, build_image_cache, cache_key
+from .checks import check_enough_images
 from .config import TrainConfig
 
 TrainingSamples = Dataset | IterableDataset | CachedCrops
@@ -60,6 +60,8 @@ def build_datasets(
         val_images = _tensors(val, data.val_max_images, data.val_max_side)
     if data.streaming:
         return _StreamCrops(train, data.image_size, config.seed), val_images
+    # Counted before a cache or a run folder is written (the cache may skip more rows).
+    check_enough_images(len(train), data.batch_size)
     if data.cache_size is not None:
         folder = data.cache_dir or Path(config.output_dir) / "image-cache"
         key = cache_key(sources, data.cache_size, len(train))
@@ -156,10 +158,7 @@ class _EndlessSampler(Sampler[int]):
         process_index: int,
         num_processes: int,
     ) -> None:
-        if size < batch_size:
-            raise ConfigurationError(
-                f"{size} training images are fewer than data.batch_size={batch_size}"
-            )
+        check_enough_images(size, batch_size)
         self.size, self.batch_size, self.seed = size, batch_size, seed
         self.start_batch, self.rank, self.world = start_batch, process_index, num_processes
 
