@@ -44,6 +44,7 @@ examples:
   pyramidrefine colorize photos/ --out out/ --model my-colorizer   # folder or Hub id
 """
 
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register the ``colorize`` subcommand."""
     parser = commands.add_parser(
@@ -168,5 +169,3 @@ def pipeline_options(args: argparse.Namespace, state: PartialState) -> dict[str,
     return {name: getattr(args, name) for name in names} | {
         "device": args.device or str(state.device)
     }
-
-
