@@ -116,16 +116,18 @@ class OnnxGenerator(nn.Module):
         return peak
 
 
-def onnx_pyramid(model: CoarseToFine) -> CoarseToFine:
+def onnx_pyramid(model: CoarseToFine, folder: Path | None = None) -> CoarseToFine:
     """A view of ``model`` whose generators run in onnxruntime (same loop and settings).
 
-    Exports ``model`` once into :func:`cache_dir`; each generator is checked against
-    ``model``'s (float32) on a probe input, within :data:`AGREEMENT`.
+    The generators come from ``folder`` (default: :func:`exported_folder`, which exports
+    ``model`` once into :func:`cache_dir`); each is checked against ``model``'s (float32)
+    on a probe input, within :data:`AGREEMENT`.
     """
     require("onnxruntime", "export", "backend='onnxruntime'")
     require("onnx", "export", "backend='onnxruntime'")
+    folder = exported_folder(model) if folder is None else folder
     # tile=0: the pyramid loop and its tiles stay torch's; only the sessions are used.
-    exported = OnnxCoarseToFine(exported_folder(model), tile=0, threads=torch.get_num_threads())
+    exported = OnnxCoarseToFine(folder, tile=0, threads=torch.get_num_threads())
     generators = [
         OnnxGenerator(session, reference)
         for session, reference in zip(exported.sessions, model.generators, strict=True)
@@ -201,14 +203,15 @@ class AutoBackend:
         """The backend measured faster for ``bucket`` (measured now if not yet on record)."""
         if self.onnx_model is None:
             try:
-                self.onnx_model = onnx_pyramid(self.model)
+                folder = exported_folder(self.model)
+                self.onnx_model = onnx_pyramid(self.model, folder)
             except (PyramidRefineError, RuntimeError, OSError, ValueError) as error:
                 first = (str(error) or type(error).__name__).splitlines()[0]
                 warnings.warn(f"backend auto: using torch, not onnxruntime ({first})", stacklevel=4)
                 self.failed = True
                 return "torch"
             self.onnx_predict = self.make_predict(self.onnx_model)
-            self.path = exported_folder(self.model) / DECISIONS
+            self.path = folder / DECISIONS
         threads = torch.get_num_threads()
         key = f"{socket.gethostname()} {self.precision} {bucket}px {threads}threads"
         decisions = self._read()
