@@ -140,3 +140,19 @@ def test_fold_pyramid_leaves_the_model_trainable() -> None:
     assert any(isinstance(m, nn.BatchNorm2d) for m in model.train().modules())
     x = torch.rand(1, 1, 40, 56) * 2 - 1
     torch.testing.assert_close(outputs(folded, x), outputs(model.eval(), x), atol=1e-5, rtol=1e-4)
+
+
+def test_parametrized_convolution_is_left_alone(example: torch.Tensor) -> None:
+    from torch.nn.utils.parametrizations import weight_norm
+
+    model = nn.Sequential(
+        weight_norm(nn.Conv2d(3, 4, 3)),
+        trained_norm(nn.BatchNorm2d(4), 8),
+        nn.Conv2d(4, 4, 1),
+        trained_norm(nn.BatchNorm2d(4), 9),
+    ).eval()
+    before = outputs(model, example)
+    report = fold_batchnorm(model, example)
+    assert (report.found, report.folded) == (2, 1)
+    assert isinstance(model[1], nn.BatchNorm2d) and isinstance(model[3], nn.Identity)
+    torch.testing.assert_close(outputs(model, example), before, atol=1e-5, rtol=1e-4)

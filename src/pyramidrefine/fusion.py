@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
@@ -38,7 +39,8 @@ _METADATA = {"__get__", "size", "dim", "numel", "stride", "is_contiguous", "is_f
 
 @dataclass(frozen=True)
 class FoldReport:
-    """What :func:`fold_batchnorm` did: pairs folded, pairs found, and whether it undid them.
+    """What :func:`fold_batchnorm` did: pairs folded, pairs found (some may not be folded:
+    a convolution whose weights a parametrization computes), and whether it undid them.
 
     ``difference`` is the largest absolute difference of the outputs on the example.
     """
@@ -67,12 +69,12 @@ def fold_batchnorm(
         pairs, reference = _find_pairs(module, example)
         if not pairs:
             return FoldReport(0, 0)
-        undo = [_fold(module, conv, norm) for conv, norm in pairs]
+        undo = [restore for conv, norm in pairs if (restore := _fold(module, conv, norm))]
         output = module(example)
     difference = _max_difference(reference, output)
     scale = max(1.0, max((float(t.abs().max()) for t in _tensors(reference)), default=1.0))
     if difference <= tolerance * scale:
-        return FoldReport(len(pairs), len(pairs), difference)
+        return FoldReport(len(undo), len(pairs), difference)
     for restore in reversed(undo):
         restore()
     return FoldReport(0, len(pairs), difference, reverted=True)
@@ -198,10 +200,17 @@ def _replacement(norm: nn.Module) -> nn.Module | None:
     return None
 
 
-def _fold(root: nn.Module, conv: nn.Module, norm: nn.Module) -> Callable[[], None]:
-    """Fold ``norm`` into ``conv`` inside ``root``; returns the function that undoes it."""
+def _fold(root: nn.Module, conv: nn.Module, norm: nn.Module) -> Callable[[], None] | None:
+    """Fold ``norm`` into ``conv`` inside ``root``; returns the function that undoes it,
+    or ``None`` (nothing changed) where the convolution's weights cannot be replaced
+    (e.g. a parametrization such as weight norm computes them)."""
+    if parametrize.is_parametrized(conv) or parametrize.is_parametrized(norm):
+        return None
     transpose = isinstance(conv, TRANSPOSED_CONVOLUTIONS)
-    fused = fuse_conv_bn_eval(conv, norm, transpose=transpose)
+    try:
+        fused = fuse_conv_bn_eval(conv, norm, transpose=transpose)
+    except (RuntimeError, KeyError, TypeError, ValueError, AttributeError):
+        return None  # a convolution subclass that holds its weights otherwise
     replacement = _replacement(norm)
     places = _replace(root, conv, fused) + _replace(root, norm, replacement)
 
