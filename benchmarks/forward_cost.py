@@ -20,7 +20,9 @@ import json
 import subprocess
 import sys
 
-TILES = dict(tile=512, overlap=64)
+from pyramidrefine.choices import DEFAULT_OVERLAP, DEFAULT_TILE
+
+TILES = dict(tile=DEFAULT_TILE, overlap=DEFAULT_OVERLAP)
 METHODS = {  # name → (library method, tiling, bounded by the memory budget)
     "baseline": ("baseline", {}, False),
     "patchwise": ("patchwise", TILES, False),

@@ -23,6 +23,7 @@ from PIL import Image
 
 from pyramidrefine import CoarseToFine, apply_method, metrics, profiling
 from pyramidrefine.atomic import atomic_path
+from pyramidrefine.choices import METHOD_TABLE
 from pyramidrefine.images import read_image
 from pyramidrefine.tasks import ColorizationTask
 from pyramidrefine.tasks.colorization import AB_SCALE
@@ -42,7 +43,7 @@ class Variant:
     blend: bool = True  # overlap blending of the tiles
 
 
-VARIANTS = {
+VARIANTS: dict[str, Variant] = {
     "baseline": Variant("baseline", "baseline"),
     "patchwise": Variant("patchwise", "baseline", tiling="patch", blend=False),
     "patchwise-blend": Variant("patchwise", "baseline", tiling="patch"),
@@ -51,6 +52,9 @@ VARIANTS = {
     "pyramid": Variant("pyramid", "pyramid"),
     "pyramid-tiled": Variant("pyramid-tiled", "pyramid", tiling="pyramid"),
 }
+# Every method of the library's table is benchmarked, and tiled only where it takes a tile.
+assert {v.method for v in VARIANTS.values()} == set(METHOD_TABLE)
+assert all(v.tiling is None or "tile" in METHOD_TABLE[v.method].options for v in VARIANTS.values())
 
 
 def method_options(name: str, settings: dict[str, int]) -> dict[str, int]:

@@ -37,6 +37,7 @@ from PIL import Image
 from report import write_reports
 from tqdm import tqdm
 
+from pyramidrefine.choices import DEFAULT_OVERLAP, DEFAULT_TILE
 from pyramidrefine.data import is_greyscale
 from pyramidrefine.images import read_image
 
@@ -79,8 +80,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--patch-tile", type=int, help="default: the baseline's training size")
     parser.add_argument("--lowres-size", type=int, help="default: the patch tile")
-    parser.add_argument("--pyramid-tile", type=int, help="pyramid-tiled tile (default 512)")
-    parser.add_argument("--overlap", type=int, default=64, help="blending overlap (≤ tile/4)")
+    parser.add_argument(
+        "--pyramid-tile", type=int, help=f"pyramid-tiled tile (default {DEFAULT_TILE})"
+    )
+    parser.add_argument(
+        "--overlap", type=int, default=DEFAULT_OVERLAP, help="blending overlap (≤ tile/4)"
+    )
     parser.add_argument("--efficiency-size", type=int, help="generator GFLOP/s input (1024)")
     parser.add_argument("--grid-size", type=int, help="size shown in grid.png")
     parser.add_argument(
@@ -106,7 +111,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     full = {
         "sizes": [256, 512, 1024, 2048, 4096],
         "max_images": 8,
-        "pyramid_tile": 512,
+        "pyramid_tile": DEFAULT_TILE,
         "efficiency_size": 1024,
         "smoke_steps": 200,
         "smoke_size": 128,

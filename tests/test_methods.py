@@ -96,3 +96,41 @@ def test_colorize_runs_a_method(tiny_colorizer):
     lowres = pr.colorize(rgb, tiny_colorizer, method="lowres", base_size=16)
     pyramid = pr.colorize(rgb, tiny_colorizer)
     assert lowres.shape == rgb.shape and (lowres - pyramid).abs().max() > 1e-3
+
+
+def test_one_table_of_methods_feeds_the_library_the_help_and_the_demo():
+    from pyramidrefine.choices import METHOD_TABLE
+    from pyramidrefine.colorize_cli import METHODS_HELP
+    from pyramidrefine.methods import BUILDERS
+
+    assert tuple(METHOD_TABLE) == pr.METHODS == tuple(BUILDERS)
+    for method in METHOD_TABLE.values():
+        assert f"  {method.name} " in METHODS_HELP
+        assert method.help.split()[0] in METHODS_HELP
+    assert "[no settings]" in METHODS_HELP  # baseline takes none of --tile/--overlap/--base-size
+
+
+@pytest.mark.parametrize("method", pr.METHODS)
+def test_each_method_applies_its_settings_in_one_view(tiny_colorizer, monkeypatch, method):
+    from pyramidrefine.choices import METHOD_TABLE
+
+    calls = []
+    original = pr.CoarseToFine.with_settings
+
+    def counted(self, **settings):
+        calls.append(settings)
+        return original(self, **settings)
+
+    monkeypatch.setattr(pr.CoarseToFine, "with_settings", counted)
+    given = {"tile": 96, "overlap": 16, "base_size": 32}
+    options = {k: v for k, v in given.items() if k in METHOD_TABLE[method].options}
+    predictor = pr.apply_method(tiny_colorizer, method, memory_budget=2**30, **options)
+    assert len(calls) == 1, calls
+    model = getattr(predictor, "model", predictor)
+    assert model.memory_budget == (None if method == "baseline" else 2**30)
+    if "tile" in options:
+        assert (model.tile, model.overlap) == (96, 16)
+    unused = set(given) - METHOD_TABLE[method].options
+    if unused:  # what the table says a method does not take is refused
+        with pytest.raises(pr.ConfigurationError, match="does not take"):
+            pr.apply_method(tiny_colorizer, method, **{k: given[k] for k in unused})

@@ -36,7 +36,7 @@ _LAZY = {
     "colorize": "inference",
     "GANLoss": "losses",
     "Pix2PixObjective": "losses",
-    "METHODS": "methods",
+    "METHODS": "choices",
     "apply_method": "methods",
     "ModelInfo": "pretrained",
     "list_models": "pretrained",
@@ -89,13 +89,14 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # what type checkers and IDEs see
     from . import data, discriminators, generators, losses, metrics, progress, tasks
+    from .choices import METHODS
     from .data import load_image_dataset, split_dataset
     from .discriminators import MultiScaleDiscriminator, PatchGAN
     from .evaluation import evaluate
     from .generators import UNet
     from .inference import Colorizer, Pipeline, colorize
     from .losses import GANLoss, Pix2PixObjective
-    from .methods import METHODS, apply_method
+    from .methods import apply_method
     from .pretrained import (
         ModelInfo,
         list_models,

@@ -6,7 +6,65 @@ Plain values, importable without torch, so that building the command line (``pyr
 
 from __future__ import annotations
 
-METHODS = ("pyramid", "pyramid-tiled", "baseline", "patchwise", "lowres", "lowres-guided")
+from dataclasses import dataclass
+
+# Tiling and working-size defaults of the inference methods (pyramidrefine.methods).
+DEFAULT_TILE = 512  # pyramid-tiled's tile; patchwise's is the base size
+DEFAULT_OVERLAP = 64  # at most a quarter of the tile
+DEFAULT_BASE_SIZE = 256  # when neither the call nor the model gives one
+
+
+@dataclass(frozen=True)
+class Method:
+    """An inference method's name, the settings it takes and its line of help.
+
+    The builder that runs it is :data:`pyramidrefine.methods.BUILDERS` ``[name]``.
+    """
+
+    name: str
+    options: frozenset[str]
+    help: str
+
+
+def _method(name: str, options: str, help_text: str) -> Method:
+    return Method(name, frozenset(options.split()), help_text)
+
+
+# The table the library, the command line's help, the demo and the benchmarks read.
+METHOD_TABLE: dict[str, Method] = {
+    method.name: method
+    for method in (
+        _method(
+            "pyramid",
+            "base_size",
+            "coarse to fine over a pyramid of scales (the model as trained); levels too "
+            "large for the memory budget run tile by tile",
+        ),
+        _method(
+            "pyramid-tiled",
+            "base_size tile overlap",
+            f"the pyramid, with levels larger than the tile (default {DEFAULT_TILE}) run "
+            "tile by tile",
+        ),
+        _method("baseline", "", "one pass at full resolution"),
+        _method(
+            "patchwise",
+            "base_size tile overlap",
+            "one pass at full resolution, tile by tile; the tile defaults to the base size",
+        ),
+        _method(
+            "lowres",
+            "base_size",
+            "one pass at the base size, colour upsampled bilinearly (as DeOldify, DDColor)",
+        ),
+        _method(
+            "lowres-guided",
+            "base_size",
+            "lowres, with the upsampled colour aligned to the photo's edges by a guided filter",
+        ),
+    )
+}
+METHODS: tuple[str, ...] = tuple(METHOD_TABLE)
 # The commands and the demo take no smaller tiles (the library takes any): each tile is a
 # generator pass, so tiny tiles multiply the passes (tile=1: one per pixel) for no gain.
 MIN_TILE = 64

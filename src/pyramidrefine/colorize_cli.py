@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .arguments import memory_size, non_negative, positive
-from .choices import BACKENDS, METHODS, MIN_TILE, PRECISIONS
+from .choices import (
+    BACKENDS,
+    DEFAULT_BASE_SIZE,
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE,
+    METHOD_TABLE,
+    METHODS,
+    MIN_TILE,
+    PRECISIONS,
+)
 
 if TYPE_CHECKING:  # the command's work imports torch; building its parser does not
     from accelerate import PartialState
@@ -25,24 +35,28 @@ Ctrl+C (after the summary so far). Under `accelerate launch` the files are share
 between the processes. Models of other tasks (a denoiser, ...): pyramidrefine predict.
 """
 
-METHODS_HELP = """\
-methods (the same weights, run differently):
-  pyramid        coarse to fine over a pyramid of scales (the model as trained); levels
-                 too large for --memory-budget run tile by tile
-  pyramid-tiled  the pyramid, with levels larger than --tile run tile by tile
-  baseline       one pass at full resolution
-  patchwise      one pass at full resolution, tile by tile (--tile, default the base size)
-  lowres         one pass at --base-size, colour upsampled bilinearly (as DeOldify, DDColor)
-  lowres-guided  lowres, with the upsampled colour aligned to the photo's edges by a
-                 guided filter
---tile and --overlap apply to pyramid-tiled and patchwise only, --base-size to all
-methods but baseline.
+FLAGS = {"base_size": "--base-size", "tile": "--tile", "overlap": "--overlap"}
 
+
+def methods_help() -> str:
+    """The epilog's list of methods, from :data:`~pyramidrefine.choices.METHOD_TABLE`."""
+    lines = ["methods (the same weights, run differently):"]
+    for method in METHOD_TABLE.values():
+        flags = " ".join(flag for name, flag in FLAGS.items() if name in method.options)
+        text = textwrap.wrap(f"{method.help} [{flags or 'no settings'}]", 70)
+        lines += [f"  {method.name:<15}{text[0]}", *(f"{'':17}{line}" for line in text[1:])]
+    return "\n".join(lines) + "\n"
+
+
+METHODS_HELP = (
+    methods_help()
+    + """
 examples:
   pyramidrefine colorize old/*.jpg scan.png --out coloured/
   pyramidrefine colorize photos/ --out out/ --method pyramid-tiled --tile 512
   pyramidrefine colorize photos/ --out out/ --model my-colorizer   # folder or Hub id
 """
+)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -101,20 +115,20 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tile",
         type=positive,
-        help=f"tile size of pyramid-tiled (default 512) and patchwise (default the base size), "
-        f"at least {MIN_TILE}",
+        help=f"tile size of pyramid-tiled (default {DEFAULT_TILE}) and patchwise (default the "
+        f"base size), at least {MIN_TILE}",
     )
     parser.add_argument(
         "--overlap",
         type=non_negative,
-        help="minimum overlap of neighbouring tiles, under half the tile (default 64, at most "
-        "a quarter of the tile)",
+        help=f"minimum overlap of neighbouring tiles, under half the tile (default "
+        f"{DEFAULT_OVERLAP}, at most a quarter of the tile)",
     )
     parser.add_argument(
         "--base-size",
         type=positive,
         help="long side of the coarsest pyramid level, and the working size of the lowres "
-        "methods (default: the model's, else 256)",
+        f"methods (default: the model's, else {DEFAULT_BASE_SIZE})",
     )
 
 

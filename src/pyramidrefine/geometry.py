@@ -45,6 +45,16 @@ def level_sizes(
     ]
 
 
+def scale_long_side(height: int, width: int, long_side: float, *, enlarge: bool = True) -> Size:
+    """``(height, width)`` scaled so that the long side is ``long_side`` (not above the
+    input's unless ``enlarge``), each side rounded and at least 1. Symmetric: a PIL
+    ``(width, height)`` gives ``(width, height)``."""
+    scale = long_side / max(height, width)
+    if not enlarge:
+        scale = min(1.0, scale)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def generator_index(level: int, count: int, *, refiner: bool) -> int:
     """Which of ``count`` generators runs ``level``: the only one, the coarse one at level 0
     and the refiner above (``refiner``), or one per level."""

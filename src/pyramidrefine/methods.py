@@ -26,33 +26,101 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from kornia.filters import guided_blur
 
-from .choices import METHODS, MIN_TILE
+from .choices import (
+    DEFAULT_BASE_SIZE,
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE,
+    METHOD_TABLE,
+    METHODS,
+    MIN_TILE,
+)
 from .errors import ConfigurationError
-from .geometry import tile_starts
+from .geometry import scale_long_side, tile_starts
 from .pyramid import CoarseToFine
 from .tiling import resize
 
 Predictor = Callable[[torch.Tensor], torch.Tensor]
 
-DEFAULT_BASE_SIZE = 256
-DEFAULT_TILE = 512
-DEFAULT_OVERLAP = 64
 # Guided filter on a guidance in [0, 1]: local L contrasts with a standard deviation above
 # about sqrt(eps) ≈ 0.03 (3 L units) are edges that the colour should follow.
 GUIDED_EPS = 1e-3
 
-OPTIONS = {
-    "pyramid": {"base_size"},
-    "pyramid-tiled": {"base_size", "tile", "overlap"},
-    "baseline": set(),
-    "patchwise": {"base_size", "tile", "overlap"},
-    "lowres": {"base_size"},
-    "lowres-guided": {"base_size"},
+
+@dataclass(frozen=True)
+class Settings:
+    """What :func:`apply_method` was given (``None``: the method's default)."""
+
+    tile: int | None
+    overlap: int | None
+    base_size: int | None
+    memory_budget: int | None
+
+    def budget(self) -> dict[str, int]:
+        """The memory budget, where given."""
+        return {} if self.memory_budget is None else {"memory_budget": self.memory_budget}
+
+    def pyramid(self) -> dict[str, Any]:
+        """The pyramid's settings: the memory budget and the base size, where given."""
+        size = {} if self.base_size is None else {"base_size": self.base_size}
+        return self.budget() | size
+
+    def tiling(self, tile: int) -> dict[str, int]:
+        """``tile`` and the overlap (default :data:`DEFAULT_OVERLAP`, at most a quarter)."""
+        overlap = self.overlap if self.overlap is not None else min(DEFAULT_OVERLAP, tile // 4)
+        return {"tile": tile, "overlap": overlap}
+
+    def base(self, model: CoarseToFine) -> int:
+        """The coarsest long side: given, else the model's, else :data:`DEFAULT_BASE_SIZE`."""
+        return self.base_size or model.base_size or DEFAULT_BASE_SIZE
+
+
+def pyramid(model: CoarseToFine, settings: Settings) -> Predictor:
+    """The model as configured (optionally with another base size)."""
+    return model.with_settings(**settings.pyramid())
+
+
+def pyramid_tiled(model: CoarseToFine, settings: Settings) -> Predictor:
+    """The pyramid with levels larger than the tile run tile by tile."""
+    tiling = settings.tiling(settings.tile or DEFAULT_TILE)
+    return model.with_settings(**settings.pyramid(), **tiling)
+
+
+def baseline(model: CoarseToFine, settings: Settings) -> Predictor:
+    """One full-resolution pass, unbounded."""
+    return model.with_settings(levels=1, tile=None, memory_budget=None)
+
+
+def patchwise(model: CoarseToFine, settings: Settings) -> Predictor:
+    """One full-resolution pass tile by tile (default tile: the base size)."""
+    tiling = settings.tiling(settings.tile or settings.base(model))
+    return model.with_settings(levels=1, **tiling, **settings.budget())
+
+
+def lowres(model: CoarseToFine, settings: Settings) -> Predictor:
+    """Predict at the base size, upsample bilinearly."""
+    return LowRes(pyramid(model, settings), settings.base(model))
+
+
+def lowres_guided(model: CoarseToFine, settings: Settings) -> Predictor:
+    """:func:`lowres`, the upsampled prediction refined by a guided filter."""
+    return LowRes(pyramid(model, settings), settings.base(model), guided=True)
+
+
+# The builder of each method of :data:`~pyramidrefine.choices.METHOD_TABLE`, by name.
+BUILDERS: dict[str, Callable[[CoarseToFine, Settings], Predictor]] = {
+    "pyramid": pyramid,
+    "pyramid-tiled": pyramid_tiled,
+    "baseline": baseline,
+    "patchwise": patchwise,
+    "lowres": lowres,
+    "lowres-guided": lowres_guided,
 }
+assert set(BUILDERS) == set(METHODS)
 
 
 def apply_method(
@@ -71,33 +139,20 @@ def apply_method(
     is the coarsest level's long side for the pyramids and the working size of the low-res
     methods (default: the model's, else 256); ``patchwise`` takes it as its default tile.
     ``memory_budget`` (bytes; ``None``: the model's, unbounded unless set) bounds every
-    method but ``baseline``: see :meth:`CoarseToFine.tile_plan`.
+    method but ``baseline``: see :meth:`CoarseToFine.tile_plan`. The defaults are those of
+    :mod:`pyramidrefine.choices`.
     """
-    if method not in METHODS:
+    if method not in METHOD_TABLE:
         raise ConfigurationError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
     given = {
         name
         for name, value in (("tile", tile), ("overlap", overlap), ("base_size", base_size))
         if value is not None
     }
-    unused = given - OPTIONS[method]
+    unused = given - METHOD_TABLE[method].options
     if unused:
         raise ConfigurationError(f"method {method!r} does not take {', '.join(sorted(unused))}")
-    if memory_budget is not None:
-        model = model.with_settings(memory_budget=memory_budget)
-    pyramid = model.with_settings(base_size=base_size) if base_size is not None else model
-    base = base_size or model.base_size or DEFAULT_BASE_SIZE
-    if method == "pyramid":
-        return pyramid
-    if method == "pyramid-tiled":
-        tile = tile or DEFAULT_TILE
-        return pyramid.with_settings(tile=tile, overlap=_overlap(tile, overlap))
-    if method == "baseline":
-        return model.with_settings(levels=1, tile=None, memory_budget=None)
-    if method == "patchwise":
-        tile = tile or base
-        return model.with_settings(levels=1, tile=tile, overlap=_overlap(tile, overlap))
-    return LowRes(pyramid, base, guided=method == "lowres-guided")
+    return BUILDERS[method](model, Settings(tile, overlap, base_size, memory_budget))
 
 
 def check_tiling(predictor: Predictor) -> None:
@@ -125,8 +180,7 @@ def generator_pixels(predictor: Predictor, height: int, width: int) -> int:
     ``height×width`` image: every level, tiles whole (overlaps counted each time they are
     run). Tiling for a memory budget adds overlaps only and is left out."""
     if isinstance(predictor, LowRes):
-        scale = min(1.0, predictor.size / max(height, width))
-        small = (max(1, round(height * scale)), max(1, round(width * scale)))
+        small = scale_long_side(height, width, predictor.size, enlarge=False)
         return generator_pixels(predictor.model, *small)
     if not isinstance(predictor, CoarseToFine):
         return height * width
@@ -141,10 +195,6 @@ def generator_pixels(predictor: Predictor, height: int, width: int) -> int:
     return total
 
 
-def _overlap(tile: int, overlap: int | None) -> int:
-    return overlap if overlap is not None else min(DEFAULT_OVERLAP, tile // 4)
-
-
 @dataclass(frozen=True)
 class LowRes:
     """Predict at a long side of ``size`` (never enlarging), upsample, optionally guided."""
@@ -155,8 +205,7 @@ class LowRes:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
-        scale = min(1.0, self.size / max(height, width))
-        small = (max(1, round(height * scale)), max(1, round(width * scale)))
+        small = scale_long_side(height, width, self.size, enlarge=False)
         prediction = self.model(resize(x, small))
         if small == (height, width):
             return prediction

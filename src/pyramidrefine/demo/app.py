@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from ..batch import FILE_ERRORS
+from ..choices import METHOD_TABLE, METHODS, MIN_TILE
 from ..extras import require
-from ..methods import METHODS, MIN_TILE
 from . import example_photos
 from .runner import RESULT_SECONDS, DemoRunner, Photo, problem_line, zoom
 
@@ -26,6 +26,17 @@ patches, and the low-res trick of popular colorizers.
 """
 TABLE_HEADERS = ["method", "seconds", "peak tensor memory (MB)"]
 NO_PHOTO = "Upload a photo or pick an example first."
+CONTROLS = {"tile": "Tile", "base_size": "Base size"}  # the settings the page offers
+
+
+def methods_help() -> str:
+    """The methods (from :data:`~pyramidrefine.choices.METHOD_TABLE`) and which of the
+    page's settings each takes, as Markdown."""
+    lines = []
+    for method in METHOD_TABLE.values():
+        taken = [label for name, label in CONTROLS.items() if name in method.options]
+        lines.append(f"- **{method.name}**: {method.help}; takes: {', '.join(taken) or 'none'}")
+    return "\n".join(lines)
 
 
 def build_page(runner: DemoRunner) -> Any:
@@ -50,9 +61,7 @@ def build_page(runner: DemoRunner) -> Any:
                         minimum=0,
                     )
                     base = gr.Number(0, label="Base size (0: the model's)", precision=0, minimum=0)
-                gr.Markdown(
-                    "Tile: pyramid-tiled and patchwise only. Base size: every method but baseline.",
-                )
+                gr.Markdown(methods_help())
                 with gr.Row():
                     colour = gr.Button("Colour", variant="primary", elem_id="colour")
                     compare = gr.Button("Compare all methods", elem_id="compare", scale=2)

@@ -13,12 +13,13 @@ import torch
 from PIL import Image
 
 from .. import batch
+from ..choices import METHOD_TABLE, METHODS
 from ..errors import ConfigurationError, ImageReadError
+from ..geometry import scale_long_side
 from ..hardware import MemoryBudget, Precision, resolve_precision
 from ..images import read_image
 from ..inference import Colorizer
-from ..methods import METHODS, apply_method, check_tiling, generator_pixels
-from ..methods import OPTIONS as METHOD_OPTIONS
+from ..methods import apply_method, check_tiling, generator_pixels
 from ..profiling import peak_tensor_bytes, synchronize
 from ..pyramid import CoarseToFine
 from .limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
@@ -102,8 +103,7 @@ class DemoRunner:
         long_side = max(image.size)
         if self.max_side is None or long_side <= self.max_side:
             return Photo(path.name, image)
-        scale = self.max_side / long_side
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        size = scale_long_side(image.width, image.height, self.max_side)
         note = (
             f"{path.name}: scaled down from {image.width}×{image.height} to "
             f"{size[0]}×{size[1]} pixels, the demo's limit (--max-side {self.max_side}); "
@@ -183,7 +183,7 @@ class DemoRunner:
 def _settings(method: str, tile: int | None, base_size: int | None) -> dict[str, int]:
     """The settings ``method`` takes, of those given (0 or ``None``: its default)."""
     settings = {"tile": tile, "base_size": base_size}
-    return {k: v for k, v in settings.items() if v and k in METHOD_OPTIONS[method]}
+    return {k: v for k, v in settings.items() if v and k in METHOD_TABLE[method].options}
 
 
 def problem_line(path: Path, error: BaseException) -> str:
@@ -202,7 +202,6 @@ def zoom(
         left = min(max(0, round(x * image.width - width / 2)), image.width - width)
         top = min(max(0, round(y * image.height - height / 2)), image.height - height)
         crop = image.crop((left, top, left + width, top + height))
-        scale = ZOOM_SIDE / max(width, height)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        size = scale_long_side(width, height, ZOOM_SIDE)
         crops.append((crop.resize(size, Image.Resampling.NEAREST), caption))
     return crops
