@@ -55,9 +55,7 @@ def measure(method: str, size: int, args: argparse.Namespace) -> dict:
     budget = hardware.resolve_memory_budget(args.memory_budget, args.device) if bounded else None
     predict = pr.apply_method(model, name, memory_budget=budget, **tiling)
     precision = hardware.resolve_precision(args.precision, args.device)
-    device_type = torch.device(args.device).type
-    autocast = torch.autocast(device_type, dtype=torch.bfloat16, enabled=precision == "bf16")
-    with torch.inference_mode(), autocast:
+    with torch.inference_mode(), hardware.autocast(args.device, precision):
         flops, _ = profiling.count_flops(predict, x)  # also the warm-up
         with profiling.PeakMemory(args.device) as memory:
             seconds = profiling.median_seconds(

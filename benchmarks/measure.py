@@ -11,7 +11,6 @@ that every peak memory is that measurement's alone. Spec kinds:
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from PIL import Image
 from pyramidrefine import CoarseToFine, apply_method, metrics, profiling
 from pyramidrefine.atomic import atomic_path
 from pyramidrefine.choices import METHOD_TABLE
+from pyramidrefine.hardware import autocast
 from pyramidrefine.images import read_image
 from pyramidrefine.tasks import ColorizationTask
 from pyramidrefine.tasks.colorization import AB_SCALE
@@ -99,13 +99,6 @@ def save_png(rgb: torch.Tensor, path: str) -> None:
     pixels = (rgb[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
     with atomic_path(path) as temporary:
         Image.fromarray(pixels).save(temporary, format="PNG")
-
-
-def autocast(device: str, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast on ``device``, or nothing for fp32."""
-    if precision == "bf16":
-        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def quality(

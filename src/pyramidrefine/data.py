@@ -13,10 +13,10 @@ import datasets
 import numpy as np
 import torch
 from einops import rearrange
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from .errors import ConfigurationError, DataError, ImageReadError
-from .images import readable_extensions
+from .images import GREY_MODES, HIGH_DEPTH_MODES, decode_image, readable_extensions
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +33,6 @@ _SPLIT_FOLDERS = {
     "dev",
     "eval",
 }
-_GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "F"})
-_READ_ERRORS = (
-    UnidentifiedImageError,
-    OSError,
-    SyntaxError,
-    ValueError,
-    Image.DecompressionBombError,
-)
 
 
 @dataclass
@@ -166,7 +158,8 @@ def open_image(value: Any, name: str = "image") -> Image.Image:
     """Decode an image-column value, upright by its EXIF orientation, in its own mode.
 
     ``value`` is what a ``datasets.Image(decode=False)`` column holds (a dict with ``bytes``
-    and/or ``path``), raw bytes, a path or a PIL image. Raises :class:`ImageReadError`.
+    and/or ``path``), raw bytes, a path or a PIL image. Raises :class:`ImageReadError`
+    (as :func:`~pyramidrefine.images.decode_image`, which it shares with ``read_image``).
     """
     if isinstance(value, Image.Image):
         return ImageOps.exif_transpose(value)
@@ -177,17 +170,12 @@ def open_image(value: Any, name: str = "image") -> Image.Image:
         value = io.BytesIO(value)
     elif not isinstance(value, str | Path):
         raise ImageReadError(f"{name}: not an image value ({type(value).__name__})")
-    try:
-        with Image.open(value) as image:
-            image.load()
-            return ImageOps.exif_transpose(image)
-    except _READ_ERRORS as error:
-        raise ImageReadError(f"{name}: not a readable image ({error})") from None
+    return decode_image(value, str(name))
 
 
 def is_greyscale(image: Image.Image) -> bool:
     """True for single-channel modes and for colour images with R == G == B everywhere."""
-    if image.mode in _GREY_MODES:
+    if image.mode in GREY_MODES or image.mode in HIGH_DEPTH_MODES:
         return True
     rgb = np.asarray(image.convert("RGB"))
     return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())

@@ -1,4 +1,8 @@
-"""``--device`` of the commands: the default device, and a one-line error for a bad one."""
+"""Which torch device to run on: the default, and a one-line error for one this machine lacks.
+
+The ``--device`` of the commands and the ``device=`` of the API. What a device can do (bf16,
+free memory) is :mod:`pyramidrefine.hardware`'s job.
+"""
 
 from __future__ import annotations
 

@@ -79,17 +79,6 @@ def evaluate(
     return results
 
 
-def evaluate_colorizer(
-    model: Predictor,
-    images: Iterable[torch.Tensor],
-    *,
-    autocast_dtype: torch.dtype | None = None,
-) -> dict[str, float]:
-    """:func:`evaluate` on colorization: ``l1_ab`` (ab/110), SSIM, PSNR, colourfulness and
-    the same for grey output, ``*_grey``."""
-    return evaluate(model, images, ColorizationTask(), autocast_dtype=autocast_dtype)
-
-
 def _scores(task: Task, rgb, truth_rgb, outputs, targets) -> dict[str, float]:
     return {
         f"l1_{task.target_name}": float(l1(outputs, targets)),

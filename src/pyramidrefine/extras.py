@@ -1,4 +1,5 @@
-"""Optional dependencies: import them, or fail with one line naming the extra to install."""
+"""Optional dependencies (the extras of ``pyproject.toml``: demo, export, pretrained, ...): import
+them, or fail with one line naming the extra to install. Nothing about devices or hardware."""
 
 from __future__ import annotations
 

@@ -1,16 +1,22 @@
 """What this machine offers, and the inference settings derived from it.
 
+Which device to use is :mod:`pyramidrefine.devices`'s job; which optional packages are
+installed, :mod:`pyramidrefine.extras`'.
+
 - :func:`resolve_precision`: ``"auto"`` becomes ``"bf16"`` on CUDA GPUs with bf16 and on
-  CPUs with native bf16 instructions (AVX512-BF16 or AMX-BF16), ``"fp32"`` elsewhere. On
-  CPUs without them bf16 is emulated and was measured 28× slower than fp32.
+  CPUs with native bf16 instructions (AVX512-BF16 or AMX-BF16), ``"fp32"`` elsewhere (on
+  CPUs without them bf16 is emulated, many times slower: docs/benchmarks.md, "Measured
+  facts behind constants").
 - :func:`default_memory_budget`: how many bytes one inference may use: a share of the
   available RAM (capped) or of the free GPU memory.
+- :func:`autocast`: the autocast context of a resolved precision.
 - :func:`parse_memory_size`: ``"1.5G"``, ``"800M"``, ``"auto"``, ``"none"`` → bytes or a
   keyword, for the command line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -28,9 +34,8 @@ MemoryBudget = int | Literal["auto"] | None
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 GIB = 1024**3
-# CPU: a quarter of the available RAM, at most 1.5 GiB. Beyond about 1 GiB of activations
-# the tiles are large enough (~1000 px) to keep every core busy and their overlap costs
-# little, so more memory buys little speed.
+# CPU: a quarter of the available RAM, at most 1.5 GiB: more memory bought little speed
+# (docs/benchmarks.md, "Measured facts behind constants").
 CPU_BUDGET_SHARE = 0.25
 CPU_BUDGET_CAP = int(1.5 * GIB)
 # GPU: half the free memory; bigger batches of tiles keep a GPU busy.
@@ -77,6 +82,13 @@ def resolve_precision(precision: str, device: str | torch.device) -> Literal["fp
             stacklevel=3,
         )
     return precision  # type: ignore[return-value]
+
+
+def autocast(device: str | torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """bf16 autocast on ``device`` when ``precision`` is ``"bf16"``, else nothing."""
+    if precision == "bf16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def _has_fast_bf16(device_type: str) -> bool:

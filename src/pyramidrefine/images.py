@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -17,8 +17,16 @@ ImageLike = Image.Image | np.ndarray | torch.Tensor | str | os.PathLike
 
 
 DEFAULT_MAX_PIXELS = 1 << 28  # 268 M pixels, e.g. 16384×16384
-_GREY_MODES = ("1", "L", "LA", "La")
-_HIGH_DEPTH_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+GREY_MODES = ("1", "L", "LA", "La")  # Pillow modes shown as 8-bit L
+HIGH_DEPTH_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # one channel, > 8 bits
+READ_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    Image.DecompressionBombError,
+)
 
 
 def read_image(
@@ -37,22 +45,36 @@ def read_image(
         raise ImageReadError(f"{path}: no such file")
     if not path.is_file():
         raise ImageReadError(f"{path}: not a file")
+    image = decode_image(path, str(path), max_pixels=max_pixels)
     try:
-        with _pillow_limit_off(), Image.open(path) as image:
+        return normalise_mode(image)
+    except InvalidInputError as error:
+        raise ImageReadError(f"{path}: {error}") from None
+
+
+def decode_image(
+    source: str | os.PathLike | IO[bytes],
+    name: str,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Image.Image:
+    """Decode a file (a path or a binary file object) in its own mode, its first frame,
+    upright by its EXIF orientation; over ``max_pixels`` it is refused before it is
+    decoded. Problems are one :class:`ImageReadError` that starts with ``name``."""
+    try:
+        with _pillow_limit_off(), Image.open(source) as image:
             if max_pixels is not None and image.width * image.height > max_pixels:
                 raise ImageReadError(
-                    f"{path}: {image.width}×{image.height} pixels is over the limit of "
+                    f"{name}: {image.width}×{image.height} pixels is over the limit of "
                     f"{max_pixels} (a decompression bomb?); raise max_pixels if you trust it"
                 )
             image.seek(0)
             image.load()
-            return normalise_mode(ImageOps.exif_transpose(image))
+            return ImageOps.exif_transpose(image)
     except ImageReadError:
         raise
-    except InvalidInputError as error:
-        raise ImageReadError(f"{path}: {error}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageReadError(f"{path}: not a readable image ({error})") from None
+    except READ_ERRORS as error:
+        raise ImageReadError(f"{name}: not a readable image ({error})") from None
 
 
 def readable_extensions() -> set[str]:
@@ -68,9 +90,9 @@ def normalise_mode(image: Image.Image) -> Image.Image:
     """
     if image.mode in ("L", "RGB"):
         return image
-    if image.mode in _GREY_MODES:
+    if image.mode in GREY_MODES:
         return image.convert("L")
-    if image.mode in _HIGH_DEPTH_MODES:
+    if image.mode in HIGH_DEPTH_MODES:
         values = np.asarray(image, dtype=np.float64)
         finite = np.isfinite(values)
         if values.size and not finite.any():

@@ -15,7 +15,13 @@ from .backends import Backend, select_backend
 from .devices import resolve_device
 from .errors import ConfigurationError
 from .fusion import fold_pyramid
-from .hardware import MemoryBudget, Precision, resolve_memory_budget, resolve_precision
+from .hardware import (
+    MemoryBudget,
+    Precision,
+    autocast,
+    resolve_memory_budget,
+    resolve_precision,
+)
 from .images import ImageLike, from_tensor, to_tensor
 from .methods import apply_method
 from .pretrained import load_model, model_task
@@ -24,9 +30,9 @@ from .registry import create_task
 from .tasks import ColorizationTask, Task
 
 ModelLike = CoarseToFine | str | os.PathLike | None
-# Colour conversions (L from RGB, RGB from Lab with the gamut fit) need up to about 130
-# bytes of temporaries per pixel (measured at 4224×3168); they are pixelwise, so they run
-# in bands of at most COLOUR_BAND_BYTES of temporaries, which changes nothing but memory.
+# Bytes of temporaries per pixel of the colour conversions (L from RGB, RGB from Lab with
+# the gamut fit; measured: docs/benchmarks.md, "Measured facts behind constants"). They are
+# pixelwise, so they run in bands of at most COLOUR_BAND_BYTES of temporaries.
 COLOUR_BYTES_PER_PIXEL = 160
 COLOUR_BAND_BYTES = 256 * 1024**2
 
@@ -117,9 +123,7 @@ class Pipeline:
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on the device when the precision is bf16, else nothing."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        return autocast(self.device, self.precision)
 
     def mismatch(self, model: CoarseToFine) -> str:
         """The error for a model whose channels are not the task's."""
@@ -179,17 +183,7 @@ class Colorizer(Pipeline):
 
 
 def colorize(
-    image: ImageLike,
-    model: ModelLike = None,
-    *,
-    method: str = "pyramid",
-    tile: int | None = None,
-    overlap: int | None = None,
-    base_size: int | None = None,
-    device: str | torch.device | None = None,
-    precision: Precision = "auto",
-    memory_budget: MemoryBudget = "auto",
-    backend: Backend = "auto",
+    image: ImageLike, model: ModelLike = None, **options: Any
 ) -> Image.Image | np.ndarray | torch.Tensor:
     """Colour ``image`` with ``model``; returns the kind it was given.
 
@@ -199,29 +193,21 @@ def colorize(
     first. The result has the input's size and exactly its luminance (L of Lab).
     ``model`` is a ``CoarseToFine`` with 1 input and 2 output channels, a directory or
     Hub id for :func:`load_colorizer`, or ``None`` for the colorizer shipped with the
-    package. ``method``, ``tile``, ``overlap`` and ``base_size`` choose how the weights
-    run (see :func:`pyramidrefine.methods.apply_method`). ``precision``: ``"auto"`` runs
-    the network under bfloat16 autocast where that is fast (CUDA GPUs with bf16, CPUs with
-    AVX512-BF16 or AMX) and in float32 elsewhere; ``"fp32"`` and ``"bf16"`` force one
-    (bf16 on a CPU without native bf16 warns: it is emulated, many times slower).
-    ``memory_budget`` bounds the memory of the run: bytes, ``"auto"`` (a quarter of the
+    package. ``options`` are the keywords of :class:`Pipeline` but ``task``: ``method``
+    (default ``"pyramid"``), ``tile``, ``overlap`` and ``base_size`` choose how the weights
+    run (see :func:`pyramidrefine.methods.apply_method`); ``device`` (default: the
+    model's). ``precision`` (default ``"auto"``): ``"auto"`` runs the network under
+    bfloat16 autocast where that is fast (CUDA GPUs with bf16, CPUs with AVX512-BF16 or
+    AMX) and in float32 elsewhere; ``"fp32"`` and ``"bf16"`` force one (bf16 on a CPU
+    without native bf16 warns: it is emulated, many times slower). ``memory_budget``
+    (default ``"auto"``) bounds the memory of the run: bytes, ``"auto"`` (a quarter of the
     available RAM, at most 1.5 GiB; half the free GPU memory) or ``None`` (unbounded);
     levels that would not fit run tile by tile (every method but ``baseline``), and the
-    colour conversions run in bands. ``backend`` runs the generators in ``"torch"``, in
-    ``"onnxruntime"`` (CPU, float32; the model is exported to ONNX once and cached, see
-    :mod:`pyramidrefine.backends`) or, ``"auto"``, in whichever was measured faster on
-    this machine for the image's size (torch where onnxruntime is not installed, on GPUs
-    and with ``precision="bf16"``); the outputs agree within 1e-3. To colour many
-    images, build a :class:`Colorizer` once and call it.
+    colour conversions run in bands. ``backend`` (default ``"auto"``) runs the generators
+    in ``"torch"``, in ``"onnxruntime"`` (CPU, float32; the model is exported to ONNX once
+    and cached, see :mod:`pyramidrefine.backends`) or, ``"auto"``, in whichever was
+    measured faster on this machine for the image's size (torch where onnxruntime is not
+    installed, on GPUs and with ``precision="bf16"``); the outputs agree within 1e-3. To
+    colour many images, build a :class:`Colorizer` once and call it.
     """
-    return Colorizer(
-        model,
-        method=method,
-        tile=tile,
-        overlap=overlap,
-        base_size=base_size,
-        device=device,
-        precision=precision,
-        memory_budget=memory_budget,
-        backend=backend,
-    )(image)
+    return Colorizer(model, **options)(image)

@@ -37,7 +37,7 @@ def colourfulness(rgb: torch.Tensor) -> float:
 
     ``σ_rgyb + 0.3·μ_rgyb`` with ``rg = R - G`` and ``yb = (R + G)/2 - B``; 0 for grey images.
     """
-    red, green, blue = (_check_rgb(rgb) * 255.0).flatten(2).unbind(1)
+    red, green, blue = (check_rgb(rgb) * 255.0).flatten(2).unbind(1)
     rg, yb = red - green, (red + green) / 2 - blue
     spread = torch.sqrt(rg.var(dim=1, correction=0) + yb.var(dim=1, correction=0))
     offset = torch.sqrt(rg.mean(dim=1) ** 2 + yb.mean(dim=1) ** 2)
@@ -209,7 +209,8 @@ def _check_borders(lines: Sequence[int], size: int, name: str) -> None:
         )
 
 
-def _check_rgb(rgb: torch.Tensor) -> torch.Tensor:
+def check_rgb(rgb: torch.Tensor) -> torch.Tensor:
+    """``rgb`` as float, or :class:`InvalidInputError` unless it is ``B×3×H×W``."""
     if not isinstance(rgb, torch.Tensor) or rgb.ndim != 4 or rgb.shape[1] != 3:
         shape = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
         raise InvalidInputError(f"expected a B×3×H×W RGB tensor in [0, 1], got {shape}")
@@ -217,7 +218,7 @@ def _check_rgb(rgb: torch.Tensor) -> torch.Tensor:
 
 
 def _check_pair(prediction: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    prediction, target = _check_rgb(prediction), _check_rgb(target)
+    prediction, target = check_rgb(prediction), check_rgb(target)
     if prediction.shape != target.shape:
         raise InvalidInputError(
             f"prediction {tuple(prediction.shape)} and target {tuple(target.shape)} differ in shape"

@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 from ..errors import ConfigurationError, InvalidInputError
+from ..norms import norm_layer
 from ..registry import register_discriminator
 
 Norm = Literal["batch", "instance", "none"]
@@ -50,7 +51,7 @@ class PatchGAN(nn.Module):
             )
             layers += [
                 _spectral_norm(conv) if spectral_norm else conv,
-                _norm_layer(layer_norm, widths[i + 1]),
+                norm_layer(layer_norm, widths[i + 1], instance_affine=False),  # as pix2pix
                 nn.LeakyReLU(0.2, inplace=True),
             ]
         head = nn.Conv2d(widths[-1], 1, _KERNEL, 1, padding=1)
@@ -89,14 +90,6 @@ class PatchGAN(nn.Module):
                 f"n_layers={self.n_layers}: sides must be at least {self.min_size}; "
                 "use larger crops or fewer layers/scales"
             )
-
-
-def _norm_layer(norm: Norm, channels: int) -> nn.Module:
-    if norm == "batch":
-        return nn.BatchNorm2d(channels)
-    if norm == "instance":
-        return nn.InstanceNorm2d(channels)
-    return nn.Identity()
 
 
 def _check_arguments(

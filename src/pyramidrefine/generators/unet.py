@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..norms import Norm, norm_layer
 from ..registry import register_generator
-
-Norm = Literal["batch", "group", "instance", "none"]
-
-
-def _norm_layer(norm: Norm, channels: int) -> nn.Module:
-    if norm == "batch":
-        return nn.BatchNorm2d(channels)
-    if norm == "group":
-        return nn.GroupNorm(min(8, channels), channels)
-    if norm == "instance":
-        return nn.InstanceNorm2d(channels, affine=True)
-    return nn.Identity()
 
 
 class ConvBlock(nn.Sequential):
@@ -30,10 +18,10 @@ class ConvBlock(nn.Sequential):
     def __init__(self, in_channels: int, out_channels: int, norm: Norm) -> None:
         super().__init__(
             nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=norm == "none"),
-            _norm_layer(norm, out_channels),
+            norm_layer(norm, out_channels),
             nn.ReLU(inplace=True),
             nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=norm == "none"),
-            _norm_layer(norm, out_channels),
+            norm_layer(norm, out_channels),
             nn.ReLU(inplace=True),
         )
 

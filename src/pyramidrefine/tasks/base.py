@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import InvalidInputError
-
 
 class Task:
     """Base class of tasks: subclass it, set the class attributes, implement the methods.
@@ -68,11 +66,3 @@ class Task:
     def summarize(self, means: dict[str, float]) -> dict[str, float]:
         """Dataset-level metrics from the per-image means (e.g. ratios); unchanged here."""
         return means
-
-
-def check_rgb(rgb: torch.Tensor) -> torch.Tensor:
-    """``rgb`` as float, or :class:`InvalidInputError` unless it is ``B×3×H×W``."""
-    if not isinstance(rgb, torch.Tensor) or rgb.ndim != 4 or rgb.shape[1] != 3:
-        shape = tuple(rgb.shape) if isinstance(rgb, torch.Tensor) else type(rgb).__name__
-        raise InvalidInputError(f"expected a B×3×H×W RGB tensor in [0, 1], got {shape}")
-    return rgb.float()

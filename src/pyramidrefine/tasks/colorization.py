@@ -11,9 +11,9 @@ from einops import rearrange
 from kornia.color import lab_to_rgb, rgb_to_lab
 
 from ..lab import AB_SCALE, BISECTION_STEPS, GAMUT_TOLERANCE, L_SCALE
-from ..metrics import colourfulness, hue_hits
+from ..metrics import check_rgb, colourfulness, hue_hits
 from ..registry import register_task
-from .base import Task, check_rgb
+from .base import Task
 
 _LUMINANCE_WEIGHTS = (0.212671, 0.715160, 0.072169)  # Y of linear sRGB (kornia's rgb_to_xyz)
 

@@ -15,8 +15,9 @@ import torch
 from PIL import Image
 
 from ..errors import ConfigurationError
+from ..metrics import check_rgb
 from ..registry import register_task
-from .base import Task, check_rgb
+from .base import Task
 
 Range = tuple[float, float]
 
