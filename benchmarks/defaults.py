@@ -44,13 +44,11 @@ def measure(photo: str, size: int, setting: str, args: argparse.Namespace) -> di
 
     import pyramidrefine as pr
     from pyramidrefine import profiling
+    from pyramidrefine.geometry import scale_long_side
     from pyramidrefine.images import read_image
 
     image = read_image(photo).convert("RGB")
-    scale = size / max(image.size)
-    image = image.resize(
-        tuple(max(1, round(side * scale)) for side in image.size), Image.Resampling.LANCZOS
-    )
+    image = image.resize(scale_long_side(*image.size, size), Image.Resampling.LANCZOS)
     colorizer = pr.Colorizer(args.model, **SETTINGS[setting])
     seconds = profiling.median_seconds(
         lambda: colorizer(image), repeats=args.repeats, warmup=args.warmup

@@ -17,6 +17,7 @@ import time
 import torch
 
 import pyramidrefine as pr
+from pyramidrefine.geometry import scale_long_side
 from pyramidrefine.training.data import validation_images
 
 METHODS = ("pyramid", "baseline", "patchwise")
@@ -24,9 +25,8 @@ METHODS = ("pyramid", "baseline", "patchwise")
 
 def at_long_side(image: torch.Tensor, size: int) -> torch.Tensor:
     """``image`` resized so that its long side is ``size``."""
-    height, width = image.shape[-2:]
-    scale = size / max(height, width)
-    return pr.tiling.resize(image, (round(height * scale), round(width * scale))).clamp(0, 1)
+    small = scale_long_side(*image.shape[-2:], size)
+    return pr.tiling.resize(image, small).clamp(0, 1)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from PIL import Image
 from pyramidrefine import CoarseToFine, apply_method, metrics, profiling
 from pyramidrefine.atomic import atomic_path
 from pyramidrefine.choices import METHOD_TABLE
+from pyramidrefine.geometry import scale_long_side
 from pyramidrefine.hardware import autocast
 from pyramidrefine.images import read_image
 from pyramidrefine.tasks import ColorizationTask
@@ -86,8 +87,7 @@ def seam_borders(
 def load_rgb(path: str, long_side: int | None = None) -> torch.Tensor:
     """``1×3×H×W`` image in [0, 1], resized (Lanczos) to a long side of ``long_side``."""
     image = read_image(path).convert("RGB")
-    scale = (long_side or max(image.size)) / max(image.size)
-    size = tuple(max(1, round(side * scale)) for side in image.size)
+    size = scale_long_side(*image.size, long_side or max(image.size))
     if size != image.size:
         image = image.resize(size, Image.Resampling.LANCZOS)
     array = np.asarray(image, dtype=np.float32) / 255.0

@@ -31,6 +31,7 @@ from PIL import Image
 import pyramidrefine as pr
 from pyramidrefine.atomic import atomic_path, write_text_atomic
 from pyramidrefine.colour_drift import coarse_departure, scale_drift
+from pyramidrefine.geometry import scale_long_side
 from pyramidrefine.images import read_image
 from pyramidrefine.metrics import colourfulness
 
@@ -66,8 +67,7 @@ def photos_reaching(folder: Path, side: int, count: int) -> list[Path]:
 
 def grey_at(photo: Image.Image, side: int) -> Image.Image:
     """``photo`` shrunk to a long side of ``side`` (Lanczos), made greyscale."""
-    scale = side / max(photo.size)
-    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+    size = scale_long_side(*photo.size, side)
     return photo.resize(size, Image.Resampling.LANCZOS).convert("L")
 
 

@@ -1,4 +1,5 @@
-"""Argument types shared by the commands: whole numbers and memory sizes, checked by argparse."""
+"""What the commands' parsers share: argument types checked by argparse (whole numbers,
+memory sizes), a subcommand's parser and the ``--model`` argument."""
 
 from __future__ import annotations
 
@@ -7,6 +8,36 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .hardware import MemoryBudget
+
+
+MODEL_HELP = (
+    "a shipped model's name (pyramidrefine models; 'default': the shipped colorizer), a "
+    "folder written by save_pretrained (a run's model/) or a Hugging Face Hub id"
+)
+
+
+def add_command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    help_line: str,
+    description: str,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (``help_line`` in the list of commands); its
+    description and epilog are shown as written."""
+    return commands.add_parser(
+        name,
+        help=help_line,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_model_argument(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """``--model MODEL``: required, or else the shipped colorizer by default."""
+    default = "" if required else " (default: the shipped colorizer)"
+    parser.add_argument("--model", required=required, metavar="MODEL", help=MODEL_HELP + default)
 
 
 def positive(text: str) -> int:

@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 from . import __version__, colorize_cli, models_cli, predict_cli
-from .arguments import non_negative, positive
+from .arguments import add_command, add_model_argument, non_negative, positive
 from .atomic import ensure_writable_file, write_text_atomic
 from .cli_options import add_common_options, apply_common_options
 from .demo import cli as demo_cli
@@ -31,6 +31,7 @@ examples:
   pyramidrefine demo                                        # a web page on 127.0.0.1
 """
 
+TRAIN_HELP = "train a model from a YAML config"
 TRAIN_DESCRIPTION = """\
 Train a CoarseToFine model from a YAML config (see configs/), with KEY=VALUE overrides;
 data.train=PATH (the training photos) is required. The default objective is L1; a GAN
@@ -43,6 +44,7 @@ that changes the experiment is refused there (--fresh starts over). Under
 `accelerate launch` or `torchrun` it trains on every process.
 """
 
+EVALUATE_HELP = "metrics of a saved model vs its task's reference output"
 EVALUATE_DESCRIPTION = """\
 Measure a saved model on a folder of photos: the task's metrics of the model next to
 those of the task's reference output, the floor to beat (colorization: L1(ab), SSIM,
@@ -57,6 +59,7 @@ examples:
       --json metrics.json
 """
 
+EXPORT_HELP = "export a model's generators (ONNX or TorchScript)"
 EXPORT_DESCRIPTION = """\
 Export a saved model's generators for deployment, with pyramid.json holding what the
 coarse-to-fine loop needs; the files written are printed, one a line. ONNX files run
@@ -123,13 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_train(commands: argparse._SubParsersAction) -> None:
-    train = commands.add_parser(
-        "train",
-        help="train a model from a YAML config",
-        description=TRAIN_DESCRIPTION,
-        epilog=config_keys_help(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    train = add_command(commands, "train", TRAIN_HELP, TRAIN_DESCRIPTION, config_keys_help())
     train.add_argument(
         "--config",
         metavar="YAML",
@@ -152,20 +149,10 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_evaluate(commands: argparse._SubParsersAction) -> None:
-    evaluate = commands.add_parser(
-        "evaluate",
-        help="metrics of a saved model vs its task's reference output",
-        description=EVALUATE_DESCRIPTION,
-        epilog=EVALUATE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    evaluate = add_command(
+        commands, "evaluate", EVALUATE_HELP, EVALUATE_DESCRIPTION, EVALUATE_EPILOG
     )
-    evaluate.add_argument(
-        "--model",
-        required=True,
-        metavar="MODEL",
-        help="folder written by save_pretrained (a run's model/), a Hugging Face Hub id or a "
-        "shipped model's name (pyramidrefine models; default names the shipped colorizer)",
-    )
+    add_model_argument(evaluate, required=True)
     evaluate.add_argument(
         "--data",
         required=True,
@@ -210,20 +197,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
 
 
 def _add_export(commands: argparse._SubParsersAction) -> None:
-    export = commands.add_parser(
-        "export",
-        help="export a model's generators (ONNX or TorchScript)",
-        description=EXPORT_DESCRIPTION.format(install=install_command("export")),
-        epilog=EXPORT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    export.add_argument(
-        "--model",
-        required=True,
-        metavar="MODEL",
-        help="folder written by save_pretrained (a run's model/), a Hugging Face Hub id or a "
-        "shipped model's name (pyramidrefine models; default names the shipped colorizer)",
-    )
+    description = EXPORT_DESCRIPTION.format(install=install_command("export"))
+    export = add_command(commands, "export", EXPORT_HELP, description, EXPORT_EPILOG)
+    add_model_argument(export, required=True)
     export.add_argument(
         "--format",
         choices=("onnx", "torchscript"),

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .arguments import memory_size, non_negative, positive
+from .arguments import add_command, add_model_argument, memory_size, non_negative, positive
 from .choices import (
     BACKENDS,
     DEFAULT_BASE_SIZE,
@@ -22,6 +22,7 @@ from .choices import (
 if TYPE_CHECKING:  # the command's work imports torch; building its parser does not
     from accelerate import PartialState
 
+HELP = "colour black-and-white photos"
 DESCRIPTION = """\
 Colour black-and-white photos. Each output has its input's size and exactly its
 luminance (colour inputs are reduced to their luminance first) and is written as
@@ -61,21 +62,10 @@ examples:
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register the ``colorize`` subcommand."""
-    parser = commands.add_parser(
-        "colorize",
-        help="colour black-and-white photos",
-        description=DESCRIPTION,
-        epilog=METHODS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(commands, "colorize", HELP, DESCRIPTION, METHODS_HELP)
     add_file_arguments(parser, suffix="_color")
     add_method_arguments(parser)
-    parser.add_argument(
-        "--model",
-        metavar="MODEL",
-        help="a shipped model's name (pyramidrefine models; default: the colorizer shipped "
-        "with pyramidrefine), a folder written by save_pretrained or a Hugging Face Hub id",
-    )
+    add_model_argument(parser, required=False)
     add_device_arguments(parser)
 
 

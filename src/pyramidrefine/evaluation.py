@@ -49,7 +49,7 @@ def evaluate(
     distances = (FeatureFrechetDistance(), FeatureFrechetDistance()) if feature_distance else None
     count = 0
     for index, rgb in enumerate(track(images, "evaluate", enabled=progress)):
-        inputs, targets = task.prepare(rgb.to(device), torch.Generator().manual_seed(seed + index))
+        inputs, targets = prepare(task, rgb.to(device), seed, index)
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             prediction = model(inputs).float()
         truth = task.render(inputs, targets)
@@ -77,6 +77,12 @@ def evaluate(
             means[FEATURE_NAME] = distance.compute()
         results |= {f"{key}{suffix}": value for key, value in means.items()}
     return results
+
+
+def prepare(task: Task, rgb: torch.Tensor, seed: int, index: int) -> tuple[torch.Tensor, ...]:
+    """``task.prepare`` of image ``index``, its random degradation drawn from ``seed + index``
+    (so that every evaluation and comparison grid of the same images sees the same inputs)."""
+    return task.prepare(rgb, torch.Generator().manual_seed(seed + index))
 
 
 def _scores(task: Task, rgb, truth_rgb, outputs, targets) -> dict[str, float]:
@@ -108,7 +114,7 @@ def save_comparison_grid(
     for index, rgb in enumerate(images):
         rgb = rgb.to(device)
         size = (height, max(1, round(rgb.shape[-1] * height / rgb.shape[-2])))
-        inputs, _ = task.prepare(rgb, torch.Generator().manual_seed(seed + index))
+        inputs, _ = prepare(task, rgb, seed, index)
         prediction = model(inputs).float()
         panels = [
             task.render(inputs, task.reference(inputs)),

@@ -31,14 +31,8 @@ from typing import Any
 import torch
 from kornia.filters import guided_blur
 
-from .choices import (
-    DEFAULT_BASE_SIZE,
-    DEFAULT_OVERLAP,
-    DEFAULT_TILE,
-    METHOD_TABLE,
-    METHODS,
-    MIN_TILE,
-)
+from . import choices
+from .choices import METHOD_TABLE, METHODS, MIN_TILE
 from .errors import ConfigurationError
 from .geometry import scale_long_side, tile_starts
 from .pyramid import CoarseToFine
@@ -70,13 +64,16 @@ class Settings:
         return self.budget() | size
 
     def tiling(self, tile: int) -> dict[str, int]:
-        """``tile`` and the overlap (default :data:`DEFAULT_OVERLAP`, at most a quarter)."""
-        overlap = self.overlap if self.overlap is not None else min(DEFAULT_OVERLAP, tile // 4)
+        """``tile`` and the overlap: given, else ``choices.DEFAULT_OVERLAP`` (at most a
+        quarter of the tile)."""
+        default = min(choices.DEFAULT_OVERLAP, tile // 4)
+        overlap = self.overlap if self.overlap is not None else default
         return {"tile": tile, "overlap": overlap}
 
     def base(self, model: CoarseToFine) -> int:
-        """The coarsest long side: given, else the model's, else :data:`DEFAULT_BASE_SIZE`."""
-        return self.base_size or model.base_size or DEFAULT_BASE_SIZE
+        """The coarsest long side: given, else the model's, else
+        ``choices.DEFAULT_BASE_SIZE``."""
+        return self.base_size or model.base_size or choices.DEFAULT_BASE_SIZE
 
 
 def pyramid(model: CoarseToFine, settings: Settings) -> Predictor:
@@ -86,7 +83,7 @@ def pyramid(model: CoarseToFine, settings: Settings) -> Predictor:
 
 def pyramid_tiled(model: CoarseToFine, settings: Settings) -> Predictor:
     """The pyramid with levels larger than the tile run tile by tile."""
-    tiling = settings.tiling(settings.tile or DEFAULT_TILE)
+    tiling = settings.tiling(settings.tile or choices.DEFAULT_TILE)
     return model.with_settings(**settings.pyramid(), **tiling)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .arguments import add_command
+
+HELP = "list the shipped models by name"
 DESCRIPTION = """\
 List the models that ship with pyramidrefine: the name that --model takes in colorize,
 predict, evaluate, export and demo, the task, the size of the weights and what it is.
@@ -14,12 +17,7 @@ pyramidrefine.model_info(name).
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register the ``models`` subcommand."""
-    parser = commands.add_parser(
-        "models",
-        help="list the shipped models by name",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(commands, "models", HELP, DESCRIPTION)
     parser.add_argument(
         "patterns",
         nargs="*",

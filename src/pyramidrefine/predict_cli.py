@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from . import colorize_cli
+from .arguments import add_command, add_model_argument
 
+HELP = "apply a model of any task (denoising, ...) to photos"
 DESCRIPTION = """\
 Apply a saved model to photos: each input becomes the model's input as its task defines
 (a denoiser takes the RGB photo as it is, a colorizer its luminance) and the task's
@@ -30,20 +32,8 @@ examples:
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register the ``predict`` subcommand."""
-    parser = commands.add_parser(
-        "predict",
-        help="apply a model of any task (denoising, ...) to photos",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--model",
-        required=True,
-        metavar="MODEL",
-        help="a name from `pyramidrefine models` (default: the shipped colorizer), a folder "
-        "written by save_pretrained (a run's model/) or a Hugging Face Hub id",
-    )
+    parser = add_command(commands, "predict", HELP, DESCRIPTION, EPILOG)
+    add_model_argument(parser, required=True)
     parser.add_argument(
         "--task",
         help="registered task (colorization, denoising, ...); default: the model's",

@@ -11,11 +11,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..arguments import memory_size, positive
+from ..arguments import add_command, add_model_argument, memory_size, positive
 from ..choices import PRECISIONS
 from ..extras import install_command
 from .limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
 
+HELP = "a local web page to colour photos and compare the methods"
 DESCRIPTION = """\
 Start a local web page (Gradio) to colour photos: upload one or pick an example, choose
 the method, see the greyscale input and the result under a before/after slider with the
@@ -35,17 +36,9 @@ examples:
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register the ``demo`` subcommand."""
-    help_text = "a local web page to colour photos and compare the methods"
     description = DESCRIPTION.format(install=install_command("demo"))
-    texts = {"help": help_text, "description": description, "epilog": EPILOG}
-    parser = commands.add_parser(
-        "demo", formatter_class=argparse.RawDescriptionHelpFormatter, **texts
-    )
-    parser.add_argument(
-        "--model",
-        metavar="MODEL",
-        help="as for colorize: a name, folder or Hub id (default: the shipped colorizer)",
-    )
+    parser = add_command(commands, "demo", HELP, description, EPILOG)
+    add_model_argument(parser, required=False)
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     parser.add_argument(
         "--precision",
