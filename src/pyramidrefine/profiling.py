@@ -68,11 +68,7 @@ class _LiveTensorBytes(TorchDispatchMode):
         self._tracked: set[int] = set()  # ids of live tensors already counted
 
     def __torch_dispatch__(
-        self,
-        func: Callable[..., Any],
-        types: tuple[type, ...],
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
+        self, func: Callable[..., Any], types: tuple, args: tuple = (), kwargs: dict | None = None
     ) -> Any:
         output = func(*args, **(kwargs or {}))
         for tensor in tree_leaves(output):
