@@ -31,6 +31,7 @@ from torch import nn
 from . import geometry, profiling, progress
 from .bands import REFINEMENTS, refine
 from .checkpoints import SafeHubMixin
+from .choices import DEFAULT_BASE_SIZE
 from .errors import ConfigurationError, InvalidInputError
 from .generators import first_conv_in_channels, required_multiple
 from .model_config import check_settings
@@ -130,7 +131,7 @@ class CoarseToFine(
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.levels = levels
-        self.base_size = None if levels is not None else (base_size or 256)
+        self.base_size = None if levels is not None else (base_size or DEFAULT_BASE_SIZE)
         self.max_levels = max_levels
         self.tile = tile
         self.overlap = overlap
