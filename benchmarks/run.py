@@ -55,7 +55,7 @@ QUICK = {
 # pyramidrefine and what measurements import lazily (``warm``) but runs no torch operation
 # before the measurements are done, so no thread pool is forked.
 FORK = multiprocessing.get_context("fork")
-SMOKE_GENERATOR = "{base_channels: 8, depth: 3, max_channels: 32}"
+SMOKE_GENERATOR = ["model.base_channels=8", "model.depth=3", "model.max_channels=32"]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -174,7 +174,7 @@ def train_smoke_pair(args: argparse.Namespace, folder: Path) -> dict[str, Path]:
             "mixed_precision='no'",  # quoted: YAML reads a bare no as false
             "loss.discriminator=null",
             "optim.warmup_steps=0",
-            f"model.generator_kwargs={SMOKE_GENERATOR}",
+            *SMOKE_GENERATOR,
             *overrides,
         ]
         try:

@@ -42,7 +42,7 @@ def trainer_rate(config: str, photos: Path, run: Path, steps: int) -> float:
         sys.executable, "-m", "pyramidrefine.cli", "train", "--config", config,
         f"output_dir={run}", f"data.train={photos}", "data.val=null", "data.val_fraction=0",
         f"max_steps={steps}", "log_every=1", f"checkpoint_every={10 * steps}",
-        f"validate_every={10 * steps}", "model.generator_kwargs.encoder_weights=null",
+        f"validate_every={10 * steps}", "model.encoder_weights=null",
     ]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True)
     rows = [line.split(",") for line in (run / "metrics.csv").read_text().splitlines()[1:]]
@@ -67,11 +67,9 @@ def bare_loop_rate(config_path: str, photos: Path, steps: int, device: str) -> f
     from pyramidrefine.training import load_config
     from pyramidrefine.training.cache import square_thumbnail
 
-    config = load_config(config_path, ["model.generator_kwargs.encoder_weights=null"])
-    model = CoarseToFine(
-        config.model.generator, in_channels=1, out_channels=2,
-        base_size=config.model.base_size, **config.model.generator_kwargs,
-    ).to(device)  # fmt: skip
+    config = load_config(config_path, ["model.encoder_weights=null"])
+    model_kwargs = {k: v for k, v in config.model.items() if k != "init_from"}
+    model = CoarseToFine(in_channels=1, out_channels=2, **model_kwargs).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     size, crop, batch = config.data.cache_size, config.data.image_size, config.data.batch_size
@@ -83,7 +81,7 @@ def bare_loop_rate(config_path: str, photos: Path, steps: int, device: str) -> f
     autocast = torch.autocast(
         torch.device(device).type, dtype=dtype, enabled=config.mixed_precision != "no"
     )
-    base = config.model.base_size
+    base = config.model["base_size"]
     started = 0.0
     for step in range(steps + WARMUP_STEPS):
         if step == WARMUP_STEPS:

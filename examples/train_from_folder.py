@@ -40,7 +40,8 @@ def main() -> None:
             "data.val_fraction=0.25",
             "data.val_max_images=1",
             "model.base_size=16",
-            "model.generator_kwargs={base_channels: 4, depth: 2}",
+            "model.base_channels=4",
+            "model.depth=2",
             "checkpoint_every=2",
             "validate_every=2",
         ]
@@ -49,7 +50,8 @@ def main() -> None:
             "data.image_size=256",
             "data.batch_size=4",
             "model.base_size=64",
-            "model.generator_kwargs={base_channels: 16, depth: 3}",
+            "model.base_channels=16",
+            "model.depth=3",
             "checkpoint_every=250",
             "validate_every=250",
         ]

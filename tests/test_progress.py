@@ -114,7 +114,8 @@ def test_training_off_a_terminal_logs_plain_lines(photo_folder, tmp_path, monkey
         "data.cache_size=40",
         "data.batch_size=2",
         "data.val_max_images=1",
-        "model.generator_kwargs={base_channels: 4, depth: 2}",
+        "model.base_channels=4",
+        "model.depth=2",
         "model.base_size=16",
         "max_steps=2",
     ]

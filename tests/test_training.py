@@ -23,7 +23,8 @@ def tiny_config(tmp_path, photo_folder, *overrides):
         "data.batch_size=2",
         "data.val_fraction=0.25",
         "data.val_max_images=2",
-        "model.generator_kwargs={base_channels: 4, depth: 2}",
+        "model.base_channels=4",
+        "model.depth=2",
         "model.base_size=16",
         "loss.discriminator_kwargs={base_channels: 8, n_layers: 2}",
     ]
@@ -130,7 +131,8 @@ def test_cli_train_and_evaluate(tmp_path, photo_folder, capsys):
             f"data.train={photo_folder}",
             "data.image_size=32",
             "data.batch_size=2",
-            "model.generator_kwargs={base_channels: 4, depth: 2}",
+            "model.base_channels=4",
+            "model.depth=2",
             "model.base_size=16",
             "loss.discriminator=null",
             "checkpoint_every=2",
@@ -163,8 +165,8 @@ def test_mixed_precision_no_survives_yaml(tmp_path):
 
 
 def test_config_errors_are_clear(tmp_path):
-    with pytest.raises(ConfigurationError, match=r"unknown key\(s\) \['lr'\] in config.model"):
-        load_config(None, ["model.lr=0.1"])
+    with pytest.raises(ConfigurationError, match=r"unknown key\(s\) \['rate'\] in config.optim"):
+        load_config(None, ["optim.rate=0.1"])
     bad = tmp_path / "bad.yaml"
     bad.write_text("max_steps: [1\n")
     with pytest.raises(ConfigurationError, match="cannot read the config"):
@@ -232,7 +234,7 @@ def test_training_continues_from_a_saved_model(tmp_path, photo_folder):
     AcceleratorState._reset_state(reset_partial_state=True)
     wrong = tiny_config(
         tmp_path / "c", photo_folder, f"model.init_from={saved}",
-        "model.generator_kwargs={base_channels: 8, depth: 2}",
+        "model.base_channels=8", "model.depth=2",
     )  # fmt: skip
     with pytest.raises(TrainingError, match="init_from"):
         Trainer(wrong)

@@ -24,7 +24,8 @@ TINY = [
     "data.val_fraction=0.25",
     "data.val_max_images=1",
     "data.num_workers=0",
-    "model.generator_kwargs={base_channels: 4, depth: 2}",
+    "model.base_channels=4",
+    "model.depth=2",
     "model.base_size=16",
     "loss.discriminator_kwargs={base_channels: 8, n_layers: 2}",
     "validate_every=100",
@@ -159,7 +160,7 @@ def test_another_experiment_in_the_same_folder_is_refused_and_fresh_starts_over(
     line = one_error_line(capsys)
     assert "model.base_size: 16 -> 8" in line and "data.val_fraction: 0.25 -> 0.5" in line
     assert "--fresh" in line
-    assert load_config(run / "config.yaml").model.base_size == 16  # not overwritten
+    assert load_config(run / "config.yaml").model["base_size"] == 16  # not overwritten
 
     # What does not change the experiment may differ: nothing left to train here.
     assert cli_main([*base, "log_every=5", "validate_every=7"]) == 0
@@ -167,7 +168,7 @@ def test_another_experiment_in_the_same_folder_is_refused_and_fresh_starts_over(
     assert "nothing to train" in out and "already at step 1" in out and "model:" in out
 
     assert cli_main([*base, "model.base_size=8", "--fresh"]) == 0
-    assert load_config(run / "config.yaml").model.base_size == 8
+    assert load_config(run / "config.yaml").model["base_size"] == 8
     assert [p.name for p in (run / "checkpoints").glob("step-*")] == ["step-00000001"]
     assert json.loads((run / "model" / "config.json").read_text())["base_size"] == 8
 

@@ -36,3 +36,7 @@ class CheckpointError(PyramidRefineError, OSError):
 
 class MissingExtraError(PyramidRefineError, ImportError):
     """An optional dependency is not installed; the message names the extra that installs it."""
+
+
+class TrainingError(PyramidRefineError, RuntimeError):
+    """Training cannot go on (diverged, no data, weights that do not fit the model)."""

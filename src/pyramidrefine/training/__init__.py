@@ -9,17 +9,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-# Public name -> the module (in this package) that defines it.
+# Public name -> the module that defines it (relative to this package).
 _LAZY = {
-    "TrainConfig": "config",
-    "load_config": "config",
-    "save_config": "config",
-    "LevelResult": "schemes",
-    "pyramid_step": "schemes",
-    "teacher_probability": "schemes",
-    "Trainer": "trainer",
-    "TrainingError": "trainer",
-    "train": "trainer",
+    "TrainConfig": ".config",
+    "load_config": ".config",
+    "save_config": ".config",
+    "LevelResult": ".schemes",
+    "pyramid_step": ".schemes",
+    "teacher_probability": ".schemes",
+    "Trainer": ".trainer",
+    "TrainingError": "..errors",
+    "train": ".trainer",
 }
 
 
@@ -27,15 +27,16 @@ def __getattr__(name: str) -> Any:
     """Import a public name when first used."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
     globals()[name] = value
     return value
 
 
 if TYPE_CHECKING:
+    from ..errors import TrainingError
     from .config import TrainConfig, load_config, save_config
     from .schemes import LevelResult, pyramid_step, teacher_probability
-    from .trainer import Trainer, TrainingError, train
+    from .trainer import Trainer, train
 
 __all__ = [
     "LevelResult",

@@ -21,6 +21,7 @@ from ..errors import ConfigurationError, DataError
 from ..hardware import GIB, available_memory
 from ..pyramid import CoarseToFine
 from .config import TrainConfig
+from .model import check_model_section
 from .schemes import check_crop_levels
 
 MAX_IMAGE_SIZE = 4096  # longest crop side (and cache side) a training run accepts
@@ -49,8 +50,6 @@ _RULES: tuple[_Rule, ...] = (
     ("data.val_fraction", lambda v: 0 <= v < 1, "from 0 up to (not including) 1"),
     ("data.val_max_images", lambda v: v >= 1, "at least 1"),
     ("data.val_max_side", lambda v: v is None or v >= 1, "at least 1 (or null: full size)"),
-    ("model.levels", lambda v: v is None or v >= 1, "at least 1 (or null)"),
-    ("model.base_size", lambda v: v is None or v >= 1, "at least 1 (or null)"),
     ("loss.l1_weight", lambda v: v >= 0, "0 or more"),
     ("loss.pretrain_steps", lambda v: v is None or v >= 0, "0 or more (or null)"),
     ("optim.lr", lambda v: v > 0, "a positive learning rate, e.g. optim.lr=0.0002"),
@@ -71,6 +70,7 @@ def check_config(config: TrainConfig) -> None:
         value = _value(config, key)
         if not valid(value):
             raise ConfigurationError(f"{key}={value!r}: must be {requirement}")
+    check_model_section(config.model)
     data = config.data
     if not data.train:
         raise ConfigurationError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,26 +14,60 @@ import yaml
 from ..atomic import write_text_atomic
 from ..errors import ConfigurationError
 
+# The model section when a config gives none; ``base_size`` is filled in when the section
+# names neither ``levels`` nor ``base_size`` (CoarseToFine's own default is 256).
+DEFAULT_MODEL: dict[str, Any] = {"generator": "unet", "base_size": 128}
+# Keys of the model section that are not CoarseToFine's: they say how training starts.
+TRAINING_ONLY_MODEL_KEYS = ("init_from",)
+TASK_CHANNEL_KEYS = ("in_channels", "out_channels")
+LEGACY_GENERATOR_KWARGS = "generator_kwargs"
 
-@dataclass
-class ModelConfig:
-    """The CoarseToFine model: generator and pyramid shape (see ``CoarseToFine``).
 
-    ``init_from``: start from the weights of a model folder written by ``save_pretrained``,
-    a Hub id or a shipped model's name (``default``: the shipped colorizer); its
-    architecture must be the one configured here. ``refiner``: generator keyword arguments
-    of a lighter generator for the finer levels; ``refinement``: ``full`` or ``detail`` (see
-    ``CoarseToFine``).
+def model_section(values: Any) -> dict[str, Any]:
+    """The ``model:`` section as ``CoarseToFine``'s keyword arguments (plus ``init_from``).
+
+    The same keys as a saved ``config.json``: ``generator``, ``levels`` or ``base_size``,
+    ``max_levels``, ``shared``, ``refiner``, ``refinement``, ``tile``, ``overlap``,
+    ``pad_multiple`` and the generator's own keyword arguments, flat (``arch``,
+    ``encoder_name``, ``base_channels``...). The task sets ``in_channels`` and
+    ``out_channels``. ``init_from``: start from the weights of a model folder written by
+    ``save_pretrained``, a Hub id or a shipped model's name (``default``: the shipped
+    colorizer); its architecture must be the one configured here. The older nested
+    ``generator_kwargs: {...}`` is still read (flattened, with a deprecation warning).
     """
+    if not isinstance(values, dict):
+        raise ConfigurationError(
+            f"config.model must be a mapping of CoarseToFine's keyword arguments, got {values!r}"
+        )
+    section = dict(values)
+    nested = section.pop(LEGACY_GENERATOR_KWARGS, None)
+    if nested is not None:
+        if not isinstance(nested, dict):
+            raise ConfigurationError(
+                f"model.generator_kwargs must be a mapping, got {nested!r}; better, write its "
+                "keys directly under model: (e.g. model.base_channels=32)"
+            )
+        warnings.warn(
+            "model.generator_kwargs is deprecated: write the generator's keyword arguments "
+            f"directly under model: ({', '.join(f'model.{k}' for k in nested) or 'none'})",
+            FutureWarning,
+            stacklevel=2,
+        )
+        section |= nested
+    given = [key for key in TASK_CHANNEL_KEYS if key in section]
+    if given:
+        raise ConfigurationError(
+            f"model.{given[0]} is set by the task (its input and output channels); remove it"
+        )
+    section = {"generator": DEFAULT_MODEL["generator"], **section}
+    if section.get("levels") is None and "base_size" not in section:
+        section["base_size"] = DEFAULT_MODEL["base_size"]
+    return section
 
-    generator: str = "unet"
-    generator_kwargs: dict[str, Any] = field(default_factory=dict)
-    levels: int | None = None
-    base_size: int | None = 128
-    shared: bool = True
-    refiner: dict[str, Any] | None = None
-    refinement: str = "full"
-    init_from: str | None = None
+
+def model_kwargs(section: dict[str, Any]) -> dict[str, Any]:
+    """``CoarseToFine``'s keyword arguments of a model section (``init_from`` left out)."""
+    return {k: v for k, v in section.items() if k not in TRAINING_ONLY_MODEL_KEYS}
 
 
 @dataclass
@@ -90,9 +125,13 @@ class LossConfig:
     The default trains L1 only. ``gan: vanilla`` (or ``lsgan``, ``hinge``) adds the
     ``discriminator`` (``patchgan`` or ``multiscale``; ``null`` keeps L1 only) after
     ``pretrain_steps`` L1-only steps (``null``: the first three quarters of ``max_steps``),
-    the two-stage recipe.
+    the two-stage recipe. ``name``: the registered loss that builds the objective
+    (``create_loss(name, l1_weight=..., gan=..., **kwargs)``, ``gan`` ``None`` without a
+    discriminator); a loss of one's own is one line, ``loss.name: mine``.
     """
 
+    name: str = "pix2pix"
+    kwargs: dict[str, Any] = field(default_factory=dict)
     l1_weight: float = 100.0
     gan: Literal["none", "vanilla", "lsgan", "hinge"] = "none"
     discriminator: str | None = "patchgan"
@@ -145,13 +184,14 @@ class TrainConfig:
     validate_every: int = 200
     log_every: int = 10
     seed: int = 0
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_MODEL))
     data: DataConfig = field(default_factory=DataConfig)
     scheme: SchemeConfig = field(default_factory=SchemeConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
 
     def __post_init__(self) -> None:
+        self.model = model_section(self.model)
         if self.mixed_precision is False:  # YAML reads a bare `no` as false
             self.mixed_precision = "no"
         if self.mixed_precision not in ("no", "fp16", "bf16"):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+from torch import nn
 
 from ..errors import ConfigurationError
 from ..pyramid import CoarseToFine
@@ -96,6 +97,29 @@ def pyramid_step(
             detach_prior=True,
         )
     raise ConfigurationError(f"unknown scheme {config.name!r}; use 'unrolled' or 'per_level'")
+
+
+class SchemeStep(nn.Module):
+    """:func:`pyramid_step` as a module around ``model``, so that DDP sees its forward."""
+
+    def __init__(self, model: CoarseToFine, config: SchemeConfig, max_steps: int) -> None:
+        super().__init__()
+        self.model = model
+        self.config = config
+        self.max_steps = max_steps
+
+    def forward(
+        self, inputs: torch.Tensor, targets: torch.Tensor, step: int, generator: torch.Generator
+    ) -> list[LevelResult]:
+        return pyramid_step(
+            self.model,
+            inputs,
+            targets,
+            self.config,
+            step=step,
+            max_steps=self.max_steps,
+            generator=generator,
+        )
 
 
 def _level_weights(config: SchemeConfig, count: int) -> list[float]:
