@@ -1,13 +1,16 @@
 """Memory budgets: levels that would not fit run in batches of tiles that fit."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 import pyramidrefine as pr
-from pyramidrefine import inference, profiling
+from pyramidrefine import inference, profiling, tile_planner
+from pyramidrefine.tile_planner import TilePlan
 
 
 @pytest.fixture
@@ -135,3 +138,41 @@ def test_the_probe_leaves_a_training_model_untouched(model):
     assert model.training and all(module.training for module in model.modules())
     for name, tensor in model.state_dict().items():
         torch.testing.assert_close(tensor, before[name], atol=0, rtol=0)
+
+
+def test_the_tile_planner_plans_from_plain_values_as_the_model_does(model):
+    with torch.inference_mode():
+        cost = model.activation_bytes_per_pixel(0, torch.zeros(1, 1, 8, 8))
+    budget = int(4 * 3000 * 4000 * 6 + 1.25 * cost * 300_000)
+    plan = tile_planner.plan_level(
+        3000,
+        4000,
+        batch=1,
+        tile=None,
+        overlap=32,
+        pad_multiple=4,
+        memory_budget=budget,
+        buffer_channels=1 + 2 * 2 + 1,
+        bytes_per_pixel=lambda: cost,
+    )
+    assert plan.tile is not None and plan.tile[0] * plan.tile[1] <= 300_000
+    assert plan == final_plan(model.with_settings(memory_budget=budget), 3000, 4000)
+
+
+def test_the_tile_planner_imports_no_torch():
+    code = "import sys\nfrom pyramidrefine import tile_planner\nprint('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr
+
+
+def test_the_pixel_cost_is_probed_only_when_the_budget_decides(model):
+    def probe():
+        raise AssertionError("probed")
+
+    plain = dict(batch=1, overlap=8, pad_multiple=4, buffer_channels=6, bytes_per_pixel=probe)
+    plan = tile_planner.plan_level
+    assert plan(500, 500, tile=None, memory_budget=None, **plain) == TilePlan(None)
+    assert plan(500, 500, tile=64, memory_budget=None, **plain) == TilePlan((64, 64))
+    assert plan(60, 60, tile=64, memory_budget=2**30, **plain) == TilePlan(None)
+    final_plan(model.with_settings(tile=64), 500, 500)
+    assert model._bytes_per_pixel == {}  # no probe pass ran

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import torch
 
+from .errors import ConfigurationError
 from .tiling import resize
 
 REFINEMENTS = ("full", "detail")
+
+
+def check_refinement(refinement: str) -> None:
+    """Refuse a refinement that is not one of :data:`REFINEMENTS`."""
+    if refinement not in REFINEMENTS:
+        raise ConfigurationError(
+            f"refinement must be one of {', '.join(REFINEMENTS)}, got {refinement!r}"
+        )
 
 
 def detail_band(x: torch.Tensor) -> torch.Tensor:

@@ -148,12 +148,12 @@ def check_config(
         if refiner is not None:  # the refiner is built from the generator's kwargs | refiner
             combined = {**generator_kwargs, **refiner}
             _check_generator_kwargs(generator, refiner, rules, combined, prefix="refiner.")
-            own["refiner"] = _without_pretrained_weights(refiner)
+            own["refiner"] = without_pretrained_weights(refiner)
     except PyramidRefineError as error:
         raise CheckpointError(
             f"{source}: config.json does not describe a model pyramidrefine can load: {error}"
         ) from None
-    return {**own, **_without_pretrained_weights(generator_kwargs)}
+    return {**own, **without_pretrained_weights(generator_kwargs)}
 
 
 @dataclass(frozen=True)
@@ -386,7 +386,7 @@ def _check_values(config: Mapping[str, Any]) -> None:
             pending += [(f"{path}[{i}]", "", v, depth + 1) for i, v in enumerate(value)]
 
 
-def _without_pretrained_weights(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def without_pretrained_weights(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """``kwargs`` with ``encoder_weights=None``: building to load saved weights fetches none."""
     return {**kwargs, "encoder_weights": None} if "encoder_weights" in kwargs else dict(kwargs)
 

@@ -10,50 +10,30 @@ For ``n`` levels, level ``k`` (0 = coarsest) works at ``1 / 2**(n-1-k)`` of the 
     return pred
 
 The same object runs the methods we compare against: ``levels=1`` is the full-resolution
-baseline and ``levels=1, tile=...`` the patchwise (tile, predict, reassemble) method.
-
-With a ``memory_budget`` (``with_settings(memory_budget=bytes)``), levels whose pass would
-not fit run tile by tile, in the tiles that fit with the least work, and the tiles of a
-level run in batches that fit: bounded memory at any input size.
+baseline and ``levels=1, tile=...`` the patchwise (tile, predict, reassemble) method. With
+a ``memory_budget``, levels run in the tiles that fit (:mod:`~pyramidrefine.tile_planner`).
 """
 
 from __future__ import annotations
 
 import copy
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
-from . import geometry, profiling, progress
-from .bands import REFINEMENTS, refine
+from . import geometry, progress, tile_planner
+from .bands import check_refinement, refine
 from .checkpoints import SafeHubMixin
 from .choices import DEFAULT_BASE_SIZE
 from .errors import ConfigurationError, InvalidInputError
-from .generators import first_conv_in_channels, required_multiple
-from .model_config import check_settings
-from .registry import create_generator
-from .tiling import Size, pad_to_multiple, resize, tile_starts, tiled_apply
-
-GeneratorSpec = str | Callable[..., nn.Module] | nn.Module | Sequence[nn.Module]
-
-# Peak RSS of a generator pass was measured at up to 1.23× the tensor bytes counted by
-# profiling.peak_tensor_bytes (allocator slack, oneDNN scratch space).
-ALLOCATOR_MARGIN = 1.25
-# Full-size float32 channels a level holds besides its generator's activations: the input,
-# the prior, the blended output and the blending weights (in_channels + 2 * out + 1).
-_LEVEL_BUFFER_BYTES_PER_CHANNEL = 4
-
-
-@dataclass(frozen=True)
-class TilePlan:
-    """How one level runs: tile (height, width) (``None``: in one pass) and tiles per batch."""
-
-    tile: Size | None
-    batch_size: int = 1
+from .generators import peak_bytes_per_pixel, required_multiple
+from .generators.build import GeneratorSpec, build_generators, check_output, input_channels
+from .model_config import check_settings, without_pretrained_weights
+from .tile_planner import TilePlan
+from .tiling import Size, pad_to_multiple, resize, tiled_apply
 
 
 class CoarseToFine(
@@ -76,18 +56,16 @@ class CoarseToFine(
         base_size: long side of the coarsest level; the number of levels then follows the
             input (coarsest long side in ``(base_size/2, base_size]``). Default when
             ``levels`` is not given: 256.
-        max_levels: with ``base_size``, run at most this many levels: larger inputs get a
-            larger coarsest level (a model trained on few levels over-colours when its
-            refinement repeats too often). ``None``: no limit.
+        max_levels: with ``base_size``, run at most this many levels (larger inputs get a
+            larger coarsest level); ``None``: no limit.
         shared: one generator for every level (default) or one per level (needs ``levels``).
         refiner: generator keyword arguments that differ for every level but the coarsest
             (e.g. ``{"decoder_channels": [64, 32, 24, 16, 8]}``): a coarse generator plus one
             refiner shared by the finer levels (pix2pixHD's global + local pattern). Needs
             a generator given by name or factory; ``None``: one generator for all levels.
-        refinement: how a finer level uses its prior: ``"full"`` (its generator's output
-            replaces the prior) or ``"detail"`` (the prior plus the detail band of the
-            generator's output, see :mod:`~pyramidrefine.bands`: the coarse levels alone
-            decide the colour of regions).
+        refinement: how a finer level uses its prior: ``"full"`` (the generator's output
+            replaces it) or ``"detail"`` (it plus the output's detail band; see
+            :mod:`~pyramidrefine.bands`).
         tile: run levels whose height or width exceeds ``tile`` tile by tile.
         overlap: minimum overlap of neighbouring tiles, blended with a raised-cosine window.
         pad_multiple: side multiple the generator needs; read from the generator if omitted.
@@ -121,107 +99,42 @@ class CoarseToFine(
             base_size=base_size,
             max_levels=max_levels,
             tile=tile,
+            overlap=overlap,
             pad_multiple=pad_multiple,
         )
-        if tile is not None and not 0 <= overlap < tile:
-            raise ConfigurationError(
-                f"need 0 <= overlap < tile, got tile={tile}, overlap={overlap}"
-            )
-        check_settings(overlap=overlap)
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.levels = levels
+        tile_planner.check_overlap(tile, overlap)
+        check_refinement(refinement)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.levels, self.max_levels = levels, max_levels
         self.base_size = None if levels is not None else (base_size or DEFAULT_BASE_SIZE)
-        self.max_levels = max_levels
-        self.tile = tile
-        self.overlap = overlap
+        self.tile, self.overlap = tile, overlap
         self.memory_budget: int | None = None
-        self._bytes_per_pixel: dict[tuple, float] = {}
-        self.refiner = refiner
-        if refinement not in REFINEMENTS:
-            raise ConfigurationError(
-                f"refinement must be one of {', '.join(REFINEMENTS)}, got {refinement!r}"
-            )
-        self.refinement = refinement
-        self.generators = self._build_generators(generator, shared, generator_kwargs)
+        self._bytes_per_pixel: dict[tuple, float] = {}  # activation_bytes_per_pixel's cache
+        self.refiner, self.refinement = refiner, refinement
+        self.generators = build_generators(
+            generator,
+            in_channels,
+            out_channels,
+            levels=levels,
+            shared=shared,
+            refiner=refiner,
+            kwargs=generator_kwargs,
+        )
         self._generator_is_named = isinstance(generator, str)
         self.shared = len(self.generators) == 1 and shared
         self.pad_multiple = pad_multiple or required_multiple(self.generators[0])
-        if getattr(self, "_hub_mixin_config", {}).get("encoder_weights"):
-            # Pretrained weights only initialise; saved weights replace them, so a saved
-            # config never asks for them (loading needs no download and no extra).
-            self._hub_mixin_config["encoder_weights"] = None
+        if hasattr(self, "_hub_mixin_config"):  # loading the saved weights needs no download
+            self._hub_mixin_config = without_pretrained_weights(self._hub_mixin_config)
 
     @property
     def generator_in_channels(self) -> int:
         """Channels each generator receives: input, prior and the prior flag."""
-        return self.in_channels + self.out_channels + 1
-
-    def _build_generators(
-        self, spec: GeneratorSpec, shared: bool, kwargs: dict[str, Any]
-    ) -> nn.ModuleList:
-        if self.refiner is not None:
-            if not shared or (isinstance(spec, nn.Module | Sequence) and not isinstance(spec, str)):
-                raise ConfigurationError(
-                    "refiner needs one generator given by name or factory (and shared=True): "
-                    "it builds the coarse generator and the refiner from it"
-                )
-            generators = [
-                self._build_generator(spec, kwargs),
-                self._build_generator(spec, kwargs | self.refiner),
-            ]
-        elif isinstance(spec, Sequence) and not isinstance(spec, str):
-            generators = list(spec)
-            if self.levels is None or len(generators) != self.levels:
-                raise ConfigurationError(
-                    f"got {len(generators)} generators; per-level generators need "
-                    f"levels={len(generators)}"
-                )
-        else:
-            if not shared and self.levels is None:
-                raise ConfigurationError(
-                    "shared=False builds one generator per level and needs a fixed levels=n"
-                )
-            count = 1 if shared else self.levels
-            generators = [self._build_generator(spec, kwargs) for _ in range(count)]
-        for generator in generators:
-            self._check_generator(generator)
-        return nn.ModuleList(generators)
-
-    def _build_generator(self, spec: GeneratorSpec, kwargs: dict[str, Any]) -> nn.Module:
-        if isinstance(spec, nn.Module):
-            if kwargs:
-                raise ConfigurationError(
-                    f"generator keyword arguments {sorted(kwargs)} only apply to a generator "
-                    "given by name or factory, not to a ready nn.Module"
-                )
-            return spec
-        channels = {"in_channels": self.generator_in_channels, "out_channels": self.out_channels}
-        if isinstance(spec, str):
-            return create_generator(spec, **channels, **kwargs)
-        if callable(spec):
-            return spec(**channels, **kwargs)
-        raise ConfigurationError(
-            f"generator must be a name, a factory or an nn.Module, got {type(spec).__name__}"
-        )
-
-    def _check_generator(self, generator: nn.Module) -> None:
-        if not isinstance(generator, nn.Module):
-            raise ConfigurationError(f"generator must be an nn.Module, got {type(generator)}")
-        found = first_conv_in_channels(generator)
-        if found is not None and found != self.generator_in_channels:
-            raise ConfigurationError(
-                f"the generator's first convolution takes {found} channels, but CoarseToFine "
-                f"feeds it {self.generator_in_channels} (in_channels={self.in_channels} + "
-                f"prior {self.out_channels} + 1 prior flag); build it with "
-                f"in_channels={self.generator_in_channels}"
-            )
+        return input_channels(self.in_channels, self.out_channels)
 
     def generator_for(self, level: int) -> nn.Module:
         """The generator that runs ``level``."""
-        index = geometry.generator_index(
-            level, len(self.generators), refiner=self.refiner is not None
-        )
+        refiner = self.refiner is not None
+        index = geometry.generator_index(level, len(self.generators), refiner=refiner)
         return self.generators[index]
 
     def num_levels(self, height: int, width: int) -> int:
@@ -273,73 +186,28 @@ class CoarseToFine(
     def tile_plan(self, level: int, x: torch.Tensor) -> TilePlan:
         """How ``level`` runs on ``x``: in one pass, or in tiles, how large and how many at once.
 
-        An explicit ``tile`` tiles levels larger than it; otherwise, with a
-        ``memory_budget``, a level tiles when its pass would not fit, into the tiles that
-        fit with the least work (padded pixels, overlaps included). With a budget, tiles
-        run in batches as large as fit; without, one by one. The cost of a pixel is
-        measured once per generator, device and precision by a small probe pass
-        (:func:`~pyramidrefine.profiling.peak_tensor_bytes`).
+        Planned by :func:`~pyramidrefine.tile_planner.plan_level` from ``tile``, ``overlap``,
+        ``memory_budget`` and the cost of a pixel (:meth:`activation_bytes_per_pixel`).
         """
-        height, width = x.shape[-2:]
-        explicit = None if self.tile is None else (self.tile, self.tile)
-        if explicit is not None and max(height, width) <= self.tile:
-            return TilePlan(None)
-        if self.memory_budget is None:
-            return TilePlan(explicit)
-        pixels = self._pixels_within_budget(level, x)
-        if explicit is None and self._padded_pixels(height, width) <= pixels:
-            return TilePlan(None)
-        tile = explicit or self._least_work_tile(height, width, pixels)
-        tile_pixels = self._padded_pixels(min(tile[0], height), min(tile[1], width))
-        return TilePlan(tile, max(1, pixels // tile_pixels))
-
-    def _pixels_within_budget(self, level: int, x: torch.Tensor) -> int:
-        """Generator input pixels (per image of the batch) whose pass fits the budget."""
         batch, _, height, width = x.shape
-        channels = self.in_channels + 2 * self.out_channels + 1
-        buffers = batch * height * width * channels * _LEVEL_BUFFER_BYTES_PER_CHANNEL
-        per_pixel = ALLOCATOR_MARGIN * self.activation_bytes_per_pixel(level, x)
-        return max(0, int((self.memory_budget - buffers) / per_pixel) // batch)
-
-    def _least_work_tile(self, height: int, width: int, pixels: int) -> Size:
-        """Tile (height, width) whose padded area fits ``pixels`` with the least total work.
-
-        Work: padded pixels summed over the tiles. Sides are multiples of the pad multiple
-        (or the whole side), never below twice it nor four times the overlap.
-        """
-        smallest = max(2 * self.pad_multiple, 4 * self.overlap)
-        best: tuple[tuple[int, int], Size] | None = None
-        for rows in range(1, max(1, height // smallest) + 1):
-            tile_h = self._tile_length(height, rows)
-            for cols in range(1, max(1, width // smallest) + 1):
-                tile_w = self._tile_length(width, cols)
-                area = self._padded_pixels(tile_h, tile_w)
-                if area <= pixels:  # the fewest columns that fit: the least overlap
-                    count = len(tile_starts(height, tile_h, self.overlap)) * len(
-                        tile_starts(width, tile_w, self.overlap)
-                    )
-                    if best is None or (count * area, count) < best[0]:
-                        best = (count * area, count), (tile_h, tile_w)
-                    break
-        return best[1] if best is not None else (smallest, smallest)
-
-    def _tile_length(self, length: int, count: int) -> int:
-        """Shortest side, rounded up to the pad multiple, that ``count`` tiles cover ``length``
-        with (overlapping by at least ``overlap``)."""
-        side = -(-(length + (count - 1) * self.overlap) // count)
-        return min(length, -(-side // self.pad_multiple) * self.pad_multiple)
-
-    def _padded_pixels(self, height: int, width: int) -> int:
-        pad_h, pad_w, _ = geometry.padding(height, width, self.pad_multiple, 2 * self.pad_multiple)
-        return (height + pad_h) * (width + pad_w)
+        return tile_planner.plan_level(
+            height,
+            width,
+            batch=batch,
+            tile=self.tile,
+            overlap=self.overlap,
+            pad_multiple=self.pad_multiple,
+            memory_budget=self.memory_budget,
+            # Full-size channels besides the activations: input, prior, output, weights.
+            buffer_channels=self.in_channels + 2 * self.out_channels + 1,
+            bytes_per_pixel=lambda: self.activation_bytes_per_pixel(level, x),
+        )
 
     def activation_bytes_per_pixel(self, level: int, like: torch.Tensor) -> float:
         """Peak activation bytes per input pixel of ``level``'s generator, as ``like`` runs.
 
-        Measured by a probe pass on zeros under the current autocast state and cached per
-        generator, device and autocast dtype. A generator that runs outside torch (e.g.
-        :class:`~pyramidrefine.backends.OnnxGenerator`) reports it with a method
-        ``peak_tensor_bytes(probe) -> int``.
+        Measured by a probe pass on zeros (:func:`~pyramidrefine.generators.peak_bytes_per_pixel`)
+        under the current autocast state, cached per generator, device and autocast dtype.
         """
         generator = self.generator_for(level)
         autocast = torch.is_autocast_enabled(like.device.type)
@@ -348,17 +216,7 @@ class CoarseToFine(
         if key not in self._bytes_per_pixel:
             side = 4 * self.pad_multiple
             probe = like.new_zeros(1, self.generator_in_channels, side, side)
-            training = generator.training
-            try:  # eval: a probe must not move BatchNorm statistics
-                with torch.inference_mode():
-                    measure = getattr(generator.eval(), "peak_tensor_bytes", None)
-                    if callable(measure):
-                        peak = measure(probe)
-                    else:
-                        peak, _ = profiling.peak_tensor_bytes(generator, probe)
-            finally:
-                generator.train(training)
-            self._bytes_per_pixel[key] = peak / side**2
+            self._bytes_per_pixel[key] = peak_bytes_per_pixel(generator, probe)
         return self._bytes_per_pixel[key]
 
     def prior_channels(self, prior: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
@@ -373,12 +231,7 @@ class CoarseToFine(
         # Twice the multiple at least, so no feature map collapses to 1×1 (BatchNorm needs >1).
         padded = pad_to_multiple(x, self.pad_multiple, min_size=2 * self.pad_multiple)
         output = generator(padded)
-        expected = (x.shape[0], self.out_channels)
-        if output.ndim != 4 or tuple(output.shape[:2]) != expected:
-            raise ConfigurationError(
-                f"the generator returned shape {tuple(output.shape)}; expected "
-                f"{expected[0]}×{expected[1]}×H×W (out_channels={self.out_channels})"
-            )
+        check_output(output, x.shape[0], self.out_channels)
         return output[..., :height, :width]
 
     def _check_input(self, x: torch.Tensor) -> None:
@@ -404,23 +257,15 @@ class CoarseToFine(
         belongs to a machine, not to a model: ``save_pretrained`` does not record it.
         """
         known = {"levels", "base_size", "max_levels", "tile", "overlap", "memory_budget"}
-        unknown = set(settings) - known
-        if unknown:
+        if unknown := set(settings) - known:
             raise ConfigurationError(
                 f"with_settings takes {', '.join(sorted(known))}; got {sorted(unknown)}"
             )
-        budget = settings.get("memory_budget")
-        if budget is not None and (not isinstance(budget, int) or budget < 1):
-            raise ConfigurationError(
-                f"memory_budget must be a positive number of bytes or None, got {budget!r}"
-            )
+        tile_planner.check_budget(settings.get("memory_budget"))
         check_settings(**settings)
-        if "levels" in settings and "base_size" not in settings:
-            settings["base_size"] = None
-        if "base_size" in settings and "levels" not in settings:
-            settings["levels"] = None
-        if "base_size" in settings and "max_levels" not in settings:
-            settings["max_levels"] = None  # an explicit coarsest size is exactly that
+        for name, replaced in (("levels", ["base_size"]), ("base_size", ["levels", "max_levels"])):
+            if name in settings:  # levels unsets base_size; base_size, the other two
+                settings = dict.fromkeys(replaced) | settings
         view = copy.copy(self)
         view._modules = dict(self._modules)  # same generator modules, own attributes
         view.__dict__.update(settings)
@@ -433,8 +278,7 @@ class CoarseToFine(
                 f"this model has one generator per level ({len(view.generators)}); it cannot "
                 f"run with levels={view.levels}"
             )
-        if view.tile is not None and not 0 <= view.overlap < view.tile:
-            raise ConfigurationError(f"need 0 <= overlap < tile, got {view.tile}, {view.overlap}")
+        tile_planner.check_overlap(view.tile, view.overlap)
         return view
 
     def save_pretrained(self, save_directory: Any, **kwargs: Any) -> Any:
@@ -453,6 +297,5 @@ class CoarseToFine(
     def extra_repr(self) -> str:
         pyramid = f"levels={self.levels}" if self.levels else f"base_size={self.base_size}"
         tiling = f", tile={self.tile}, overlap={self.overlap}" if self.tile else ""
-        return (
-            f"in_channels={self.in_channels}, out_channels={self.out_channels}, {pyramid}{tiling}"
-        )
+        channels = f"in_channels={self.in_channels}, out_channels={self.out_channels}"
+        return f"{channels}, {pyramid}{tiling}"
