@@ -146,3 +146,20 @@ def test_cli_backend_option(tmp_path, tiny_colorizer, capsys) -> None:
     with pytest.raises(SystemExit):
         main([*args[:-1], "tensorrt"])
     assert "invalid choice: 'tensorrt'" in capsys.readouterr().err
+
+
+def test_onnxruntime_runs_a_coarse_generator_and_a_refiner() -> None:
+    model = pr.CoarseToFine(
+        "unet",
+        in_channels=1,
+        out_channels=2,
+        levels=3,
+        base_channels=4,
+        depth=2,
+        refiner={"base_channels": 2},
+    ).eval()
+    image = grey(64, 80)
+    expected = pr.Colorizer(model, backend="torch")(image)
+    colorizer = pr.Colorizer(model, backend="onnxruntime")
+    assert len(colorizer.runner.generators) == 2
+    assert float((colorizer(image) - expected).abs().mean()) < backends.AGREEMENT
