@@ -14,6 +14,7 @@ from pyramidrefine.losses import Pix2PixObjective
 from pyramidrefine.registry import register_loss
 from pyramidrefine.training import TrainConfig, Trainer, load_config
 from pyramidrefine.training.checks import check_config
+from pyramidrefine.training.run_folder import changed_keys
 
 pytestmark = pytest.mark.usefixtures("fresh_accelerator")
 TINY = [
@@ -136,3 +137,12 @@ def test_training_error_is_a_public_error():
 
     assert training.TrainingError is TrainingError
     assert issubclass(TrainingError, pr.errors.PyramidRefineError)
+
+
+def test_a_run_folder_saved_with_generator_kwargs_still_resumes(tmp_path):
+    old = tmp_path / "config.yaml"
+    old.write_text("model:\n  generator: unet\n  generator_kwargs: {base_channels: 4, depth: 2}\n")
+    with pytest.warns(FutureWarning):
+        before = load_config(old).to_dict()
+    after = load_config(None, ["model.base_channels=4", "model.depth=2"]).to_dict()
+    assert changed_keys(before, after) == []
