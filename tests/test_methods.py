@@ -134,3 +134,8 @@ def test_each_method_applies_its_settings_in_one_view(tiny_colorizer, monkeypatc
     if unused:  # what the table says a method does not take is refused
         with pytest.raises(pr.ConfigurationError, match="does not take"):
             pr.apply_method(tiny_colorizer, method, **{k: given[k] for k in unused})
+
+
+def test_the_pyramid_without_settings_is_the_model_itself(tiny_colorizer):
+    assert pr.apply_method(tiny_colorizer, "pyramid") is tiny_colorizer
+    assert pr.apply_method(tiny_colorizer, "lowres").model is tiny_colorizer

@@ -77,8 +77,10 @@ class Settings:
 
 
 def pyramid(model: CoarseToFine, settings: Settings) -> Predictor:
-    """The model as configured (optionally with another base size)."""
-    return model.with_settings(**settings.pyramid())
+    """The model as configured (optionally with another base size): itself if nothing is
+    given."""
+    given = settings.pyramid()
+    return model.with_settings(**given) if given else model
 
 
 def pyramid_tiled(model: CoarseToFine, settings: Settings) -> Predictor:
