@@ -67,36 +67,28 @@ def pyramid_step(
     sizes = model.level_sizes(*inputs.shape[-2:])
     windows = _crop_windows(sizes, generator) if config.crop_levels else None
     if config.name == "unrolled":
-        weights = _level_weights(config, len(sizes))
-        return _walk(
-            model,
-            inputs,
-            targets,
-            sizes,
-            windows,
-            last=len(sizes) - 1,
-            weights=weights,
-            teacher_levels=set(),
-            detach_prior=False,
-        )
-    if config.name == "per_level":
-        level = int(torch.randint(len(sizes), (1,), generator=generator))
+        last, weights = len(sizes) - 1, _level_weights(config, len(sizes))
+        teacher_levels: set[int] = set()
+    elif config.name == "per_level":
+        last = int(torch.randint(len(sizes), (1,), generator=generator))
         teacher = float(torch.rand((), generator=generator)) < teacher_probability(
             config, step, max_steps
         )
-        weights = [0.0] * level + [1.0]
-        return _walk(
-            model,
-            inputs,
-            targets,
-            sizes,
-            windows,
-            last=level,
-            weights=weights,
-            teacher_levels={level} if teacher else set(),
-            detach_prior=True,
-        )
-    raise ConfigurationError(f"unknown scheme {config.name!r}; use 'unrolled' or 'per_level'")
+        weights = [0.0] * last + [1.0]
+        teacher_levels = {last} if teacher else set()
+    else:
+        raise ConfigurationError(f"unknown scheme {config.name!r}; use 'unrolled' or 'per_level'")
+    return _walk(
+        model,
+        inputs,
+        targets,
+        sizes,
+        windows,
+        last=last,
+        weights=weights,
+        teacher_levels=teacher_levels,
+        detach_prior=config.name == "per_level",
+    )
 
 
 class SchemeStep(nn.Module):
