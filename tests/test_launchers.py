@@ -55,6 +55,19 @@ def test_accelerate_launch_cpu_colours_every_file(tmp_path, photos):
     assert _outputs(tmp_path / "out") == [name.replace(".png", "_color.png") for name in photos]
 
 
+@pytest.mark.skipif(shutil.which("accelerate") is None, reason="accelerate's launcher missing")
+def test_accelerate_launch_two_cpu_processes_share_out_the_files(tmp_path, photos):
+    """accelerate's multi-process launcher on a machine without GPUs: two CPU processes."""
+    command = ["accelerate", "launch", "--multi_gpu", "--num_processes", "2"]
+    command += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    command += ["-m", "pyramidrefine.cli", "colorize", *photos, "--out", "out"]
+    result = _run(command, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = _coloured_counts(result.stdout)
+    assert len(counts) == 2 and sum(counts) == len(photos), result.stdout
+    assert _outputs(tmp_path / "out") == [name.replace(".png", "_color.png") for name in photos]
+
+
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun missing")
 def test_torchrun_two_processes_share_out_the_files(tmp_path, photos):
     command = ["torchrun", "--nproc_per_node", "2", "-m", "pyramidrefine.cli", "colorize"]
