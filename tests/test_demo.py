@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pyramidrefine import METHODS
+from pyramidrefine import METHODS, inference
 from pyramidrefine.batch import FILE_ERRORS
 from pyramidrefine.cli import build_parser, main
 from pyramidrefine.demo import example_photos
+from pyramidrefine.demo import runner as runner_module
 from pyramidrefine.demo.runner import ZOOM_SIDE, DemoRunner, Photo, problem_line, zoom
 
 
@@ -196,3 +197,19 @@ def test_demo_command_limits(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["demo", "--max-upload", "auto"])
     assert "give a size such as 20M" in capsys.readouterr().err
+
+
+def test_demo_backend_reaches_the_colorizer(runner, monkeypatch):
+    assert build_parser().parse_args(["demo"]).backend == "torch"
+    assert build_parser().parse_args(["demo", "--backend", "auto"]).backend == "auto"
+    built = []
+    real = inference.Colorizer
+
+    def recording(*args, **kwargs):
+        built.append(kwargs["backend"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "Colorizer", recording)
+    runner.backend = "torch"
+    runner.colour(Photo("p", Image.new("L", (48, 40), 90)), "lowres")
+    assert built == ["torch"]

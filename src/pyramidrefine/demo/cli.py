@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..arguments import add_command, add_model_argument, memory_size, positive
-from ..choices import PRECISIONS
+from ..choices import BACKENDS, PRECISIONS
 from ..extras import install_command
 from .limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
 
@@ -45,6 +45,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         choices=PRECISIONS,
         default="auto",
         help="as for colorize: bf16 autocast where it is fast, else fp32 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="as for colorize (auto, torch, onnxruntime); torch by default here because the "
+        "page's peak memory counts torch's tensors only (default: %(default)s)",
     )
     parser.add_argument(
         "--memory-budget",
@@ -110,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             device=device,
             precision=args.precision,
             memory_budget=args.memory_budget,
+            backend=args.backend,
             max_side=args.max_side,
             max_upload=args.max_upload,
             max_work=args.max_work * 10**6,

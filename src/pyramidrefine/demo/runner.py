@@ -58,7 +58,9 @@ class DemoRunner:
 
     Limits (``None``: none): ``max_side`` (photos are shrunk to it), ``max_upload`` (bytes
     of an upload), ``max_work`` (pixels the generators go over for one request; see
-    :meth:`check`).
+    :meth:`check`). ``backend``: what runs the network (see
+    :func:`~pyramidrefine.inference.colorize`); the page's peak memory counts torch's tensors,
+    so the demo defaults to ``"torch"``.
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class DemoRunner:
         device: str,
         precision: Precision = "auto",
         memory_budget: MemoryBudget = "auto",
+        backend: str = "torch",
         max_side: int | None = DEFAULT_MAX_SIDE,
         max_upload: int | None = DEFAULT_MAX_UPLOAD,
         max_work: int | None = DEFAULT_MAX_WORK,
@@ -80,6 +83,7 @@ class DemoRunner:
         self.device = torch.device(device)
         self.precision = precision
         self.memory_budget = memory_budget
+        self.backend = backend
         self.max_side = max_side
         self.max_upload = max_upload
         self.max_work = max_work
@@ -122,6 +126,7 @@ class DemoRunner:
             device=self.device,
             precision=self.precision,
             memory_budget=self.memory_budget,
+            backend=self.backend,
             **_settings(method, tile, base_size),
         )
         start = time.perf_counter()
