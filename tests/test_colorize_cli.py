@@ -1,5 +1,7 @@
 import os
 import stat
+import subprocess
+import sys
 from types import SimpleNamespace
 
 import numpy as np
@@ -217,7 +219,7 @@ def test_precision_and_memory_budget_options(tmp_path, model_dir, monkeypatch, c
     monkeypatch.setattr(
         inference, "Colorizer", lambda *args, **kwargs: built.append(kwargs) or untiled
     )
-    monkeypatch.setattr(batch, "expand_paths", lambda paths: ([], []))
+    monkeypatch.setattr(batch, "process_file", lambda pipeline, job: None)
     photo = tmp_path / "photo.png"
     main(["colorize", str(photo), "--out", str(tmp_path / "out"), "--model", str(model_dir)])
     options = ["--precision", "fp32", "--memory-budget", "1.5G"]
@@ -232,3 +234,26 @@ def test_precision_and_memory_budget_options(tmp_path, model_dir, monkeypatch, c
         main(["colorize", str(photo), "--out", "out", "--memory-budget", "lots"])
     assert usage.value.code == 2
     assert "not a memory size: 'lots'" in capsys.readouterr().err
+
+
+def test_a_rerun_with_nothing_to_do_loads_no_model_and_no_torch(tmp_path):
+    Image.new("L", (16, 12), 90).save(tmp_path / "photo.png")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "photo_color.png").write_bytes(b"kept as it is")
+    script = (
+        "import sys\nfrom pyramidrefine.cli import main\ncode = main(['colorize', 'photo.png', "
+        "'--out', 'out', '--model', 'no-such-folder'])\nprint(code, 'torch' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "LOCAL_RANK")}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "out/photo_color.png: skipped (exists)" in lines[0]
+    assert (
+        lines[-2]
+        == "0 coloured, 1 skipped (exists), 0 failed (--overwrite replaces existing outputs)"
+    )
+    assert lines[-1] == "0 False"
+    assert (tmp_path / "out" / "photo_color.png").read_bytes() == b"kept as it is"

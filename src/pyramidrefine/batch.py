@@ -17,13 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
 from PIL import Image
 
 from .atomic import atomic_path, ensure_writable_folder, remove_stale_temporaries
-from .devices import resolve_device
 from .errors import INTERRUPTED_EXIT_CODE, ConfigurationError, PyramidRefineError
-from .images import read_image, readable_extensions
 from .progress import FileProgress
 
 if TYPE_CHECKING:
@@ -32,6 +29,8 @@ if TYPE_CHECKING:
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 KEPT_SUFFIXES = (".png", *JPEG_SUFFIXES)
 JPEG_QUALITY = 95
+# Set by torchrun and accelerate launch in every process they start.
+LAUNCHER_VARIABLES = ("WORLD_SIZE", "LOCAL_RANK")
 FILE_ERRORS = (PyramidRefineError, OSError, MemoryError, Image.DecompressionBombError)
 
 
@@ -45,7 +44,10 @@ class Job:
 
 def start_processes(device: str | None) -> PartialState:
     """Accelerate's state: this process's rank and device (one process without a launcher)."""
+    import torch
     from accelerate import PartialState
+
+    from .devices import resolve_device
 
     if device is not None:
         resolve_device(device)  # a one-line error for a device this machine lacks
@@ -55,31 +57,42 @@ def start_processes(device: str | None) -> PartialState:
 
 def process_files(
     args: argparse.Namespace,
-    pipeline: Callable[[Image.Image], Image.Image],
-    state: PartialState,
+    make_pipeline: Callable[[PartialState], Callable[[Image.Image], Image.Image]],
     *,
     done: str,
 ) -> int:
-    """Run ``pipeline`` over the files ``args`` name (``paths``, ``out``, ``suffix``,
-    ``format``, ``overwrite``), shared between processes; returns the exit code.
+    """Run the pipeline ``make_pipeline(state)`` builds over the files ``args`` name
+    (``paths``, ``out``, ``suffix``, ``format``, ``overwrite``, ``device``), shared between
+    processes; returns the exit code.
 
     Prints each problem on stderr and one summary line, ``N <done>, ... failed``. The
     output folder is checked (created, writable) before any file is read, and the
-    temporaries of a killed run are removed from it. Ctrl+C stops after the summary of
-    what was done so far, with exit code 130.
+    temporaries of a killed run are removed from it. A single process with nothing to do
+    (every output exists) says so without building the pipeline. Ctrl+C stops after the
+    summary of what was done so far, with exit code 130.
     """
     check_suffix(args.suffix)
     ensure_writable_folder(args.out, "output folder")
+    if not any(os.environ.get(name) for name in LAUNCHER_VARIABLES):
+        remove_stale_temporaries(args.out)
+        files, problems = expand_paths(args.paths)
+        jobs, clashes, skipped = plan_outputs(
+            files, args.out, args.suffix, args.format, args.overwrite
+        )
+        if not jobs:  # no model to load, no torch to import
+            announce(problems + clashes, skipped)
+            print(summary_line(0, done, skipped, len(problems + clashes)))
+            return 1 if problems or clashes else 0
+    state = start_processes(args.device)
+    pipeline = make_pipeline(state)
     if state.is_main_process:
         remove_stale_temporaries(args.out)
     files, problems = expand_paths(args.paths)
     jobs, clashes, skipped = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
     state.wait_for_everyone()  # every process plans the same jobs before any is written
     problems = (problems + clashes) if state.is_main_process else []
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    for job in skipped if state.is_main_process else []:
-        print(f"{job.target}: skipped (exists)")
+    skipped = skipped if state.is_main_process else []
+    announce(problems, skipped)
     written = failed = 0
     interrupted = False
     with state.split_between_processes(jobs) as mine:
@@ -101,12 +114,27 @@ def process_files(
     stopped = f", {len(mine) - written - failed} not done (interrupted)" if interrupted else ""
     failed += len(problems)
     prefix = f"process {state.process_index}: " if state.num_processes > 1 else ""
-    skips = f"{len(skipped)} skipped (exists), " if skipped and state.is_main_process else ""
-    hint = " (--overwrite replaces existing outputs)" if skips else ""
-    print(f"{prefix}{written} {done}, {skips}{failed} failed{stopped}{hint}")
+    print(summary_line(written, done, skipped, failed, prefix=prefix, stopped=stopped))
     if interrupted:
         return INTERRUPTED_EXIT_CODE
     return 1 if failed else 0
+
+
+def announce(problems: list[str], skipped: list[Job]) -> None:
+    """Print the problems found in planning (stderr) and the outputs kept as they are."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    for job in skipped:
+        print(f"{job.target}: skipped (exists)")
+
+
+def summary_line(
+    written: int, done: str, skipped: list[Job], failed: int, *, prefix: str = "", stopped: str = ""
+) -> str:
+    """``[process K: ]N <done>, [M skipped (exists), ]F failed[...]``."""
+    skips = f"{len(skipped)} skipped (exists), " if skipped else ""
+    hint = " (--overwrite replaces existing outputs)" if skips else ""
+    return f"{prefix}{written} {done}, {skips}{failed} failed{stopped}{hint}"
 
 
 def check_suffix(suffix: str) -> None:
@@ -178,6 +206,8 @@ def plan_outputs(
 
 def process_file(pipeline: Callable[[Image.Image], Image.Image], job: Job) -> None:
     """Read one file, run ``pipeline`` on it and write the result atomically."""
+    from .images import read_image  # torch: only once there is a file to colour
+
     result = pipeline(read_image(job.source))
     with atomic_path(job.target) as temporary:
         save_image(result, temporary)
@@ -192,6 +222,8 @@ def save_image(image: Image.Image, path: Path) -> None:
 
 
 def _folder_images(folder: Path) -> list[Path]:
+    from .images import readable_extensions
+
     readable = readable_extensions()
     return sorted(entry for entry in folder.iterdir() if entry.suffix.lower() in readable)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,14 +157,20 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Colour every file named by ``args``; returns the exit code."""
-    from .batch import process_files, start_processes
+    from .batch import process_files
+
+    return process_files(args, lambda state: colorizer(args, state), done="coloured")
+
+
+def colorizer(args: argparse.Namespace, state: PartialState) -> Callable[..., Any]:
+    """The :class:`~pyramidrefine.inference.Colorizer` that ``args`` describe, its tiling
+    checked (tiles of at least ``MIN_TILE``, overlaps under half)."""
     from .inference import Colorizer
     from .methods import check_tiling
 
-    state = start_processes(args.device)
-    colorizer = Colorizer(args.model, **pipeline_options(args, state))
-    check_tiling(colorizer.predict)  # tiles of at least MIN_TILE, overlaps under half
-    return process_files(args, colorizer, state, done="coloured")
+    built = Colorizer(args.model, **pipeline_options(args, state))
+    check_tiling(built.predict)
+    return built
 
 
 def pipeline_options(args: argparse.Namespace, state: PartialState) -> dict[str, Any]:

@@ -12,6 +12,9 @@ installed, :mod:`pyramidrefine.extras`'.
 - :func:`autocast`: the autocast context of a resolved precision.
 - :func:`parse_memory_size`: ``"1.5G"``, ``"800M"``, ``"auto"``, ``"none"`` → bytes or a
   keyword, for the command line.
+
+The command line imports this module to read its arguments, so torch is imported inside
+the functions that need it.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Literal
-
-import torch
+from typing import TYPE_CHECKING, Literal
 
 from .choices import PRECISIONS
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import torch
 
 Precision = Literal["auto", "fp32", "bf16"]
 MemoryBudget = int | Literal["auto"] | None
@@ -47,6 +51,8 @@ _CPUINFO = Path("/proc/cpuinfo")
 
 def cpu_flags() -> set[str]:
     """Instruction-set features of this CPU (torch's cpuinfo, else ``/proc/cpuinfo``)."""
+    import torch
+
     get_capabilities = getattr(torch.cpu, "get_capabilities", None)
     if get_capabilities is not None:
         return {name for name, value in get_capabilities().items() if value is True}
@@ -68,6 +74,8 @@ def resolve_precision(precision: str, device: str | torch.device) -> Literal["fp
     ``"auto"``: bf16 on CUDA GPUs that support it and on CPUs with native bf16, fp32
     elsewhere. Forcing ``"bf16"`` on a CPU without native bf16 warns (it is much slower).
     """
+    import torch
+
     if precision not in PRECISIONS:
         raise ConfigurationError(
             f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}"
@@ -86,12 +94,16 @@ def resolve_precision(precision: str, device: str | torch.device) -> Literal["fp
 
 def autocast(device: str | torch.device, precision: str) -> contextlib.AbstractContextManager:
     """bf16 autocast on ``device`` when ``precision`` is ``"bf16"``, else nothing."""
+    import torch
+
     if precision == "bf16":
         return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
 def _has_fast_bf16(device_type: str) -> bool:
+    import torch
+
     if device_type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     return device_type == "cpu" and cpu_has_native_bf16()
@@ -99,6 +111,8 @@ def _has_fast_bf16(device_type: str) -> bool:
 
 def available_memory(device: str | torch.device = "cpu") -> int:
     """Bytes that can still be allocated: free GPU memory, or the RAM Linux calls available."""
+    import torch
+
     device = torch.device(device)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
@@ -116,6 +130,8 @@ def available_memory(device: str | torch.device = "cpu") -> int:
 
 def default_memory_budget(device: str | torch.device = "cpu") -> int:
     """Bytes one inference may use by default on ``device`` (see the module's notes)."""
+    import torch
+
     if torch.device(device).type == "cuda":
         return int(GPU_BUDGET_SHARE * available_memory(device))
     return min(CPU_BUDGET_CAP, int(CPU_BUDGET_SHARE * available_memory(device)))

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from . import colorize_cli
 from .arguments import add_command, add_model_argument
+
+if TYPE_CHECKING:
+    from accelerate import PartialState
 
 HELP = "apply a model of any task (denoising, ...) to photos"
 DESCRIPTION = """\
@@ -45,11 +50,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Apply the model to every file named by ``args``; returns the exit code."""
-    from .batch import process_files, start_processes
-    from .inference import Pipeline
-    from .methods import check_tiling
+    from .batch import process_files
 
-    state = start_processes(args.device)
-    pipeline = Pipeline(args.model, task=args.task, **colorize_cli.pipeline_options(args, state))
-    check_tiling(pipeline.predict)  # as colorize: tiles of a useful size
-    return process_files(args, pipeline, state, done="written")
+    def pipeline(state: PartialState) -> Callable[..., Any]:
+        from .inference import Pipeline
+        from .methods import check_tiling
+
+        built = Pipeline(args.model, task=args.task, **colorize_cli.pipeline_options(args, state))
+        check_tiling(built.predict)  # as colorize: tiles of a useful size
+        return built
+
+    return process_files(args, pipeline, done="written")
