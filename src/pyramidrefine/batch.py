@@ -72,8 +72,8 @@ def process_files(
     summary of what was done so far, with exit code 130.
     """
     check_suffix(args.suffix)
-    ensure_writable_folder(args.out, "output folder")
-    if not any(os.environ.get(name) for name in LAUNCHER_VARIABLES):
+    if _may_have_nothing_to_do(args):
+        ensure_writable_folder(args.out, "output folder")
         remove_stale_temporaries(args.out)
         files, problems = expand_paths(args.paths)
         jobs, clashes, skipped = plan_outputs(
@@ -85,6 +85,7 @@ def process_files(
             return 1 if problems or clashes else 0
     state = start_processes(args.device)
     pipeline = make_pipeline(state)
+    ensure_writable_folder(args.out, "output folder")
     if state.is_main_process:
         remove_stale_temporaries(args.out)
     files, problems = expand_paths(args.paths)
@@ -118,6 +119,13 @@ def process_files(
     if interrupted:
         return INTERRUPTED_EXIT_CODE
     return 1 if failed else 0
+
+
+def _may_have_nothing_to_do(args: argparse.Namespace) -> bool:
+    """A re-run (the output folder exists) of one process on the default device: worth
+    planning before the model is built, since every output may exist already."""
+    launched = any(os.environ.get(name) for name in LAUNCHER_VARIABLES)
+    return not launched and args.device is None and Path(args.out).is_dir()
 
 
 def announce(problems: list[str], skipped: list[Job]) -> None:
