@@ -72,27 +72,25 @@ def process_files(
     summary of what was done so far, with exit code 130.
     """
     check_suffix(args.suffix)
-    if _may_have_nothing_to_do(args):
+    planned = None
+    if _may_have_nothing_to_do(args):  # one process: its plan is every process's plan
         ensure_writable_folder(args.out, "output folder")
         remove_stale_temporaries(args.out)
-        files, problems = expand_paths(args.paths)
-        jobs, clashes, skipped = plan_outputs(
-            files, args.out, args.suffix, args.format, args.overwrite
-        )
+        planned = jobs, problems, skipped = _plan(args)
         if not jobs:  # no model to load, no torch to import
-            announce(problems + clashes, skipped)
-            print(summary_line(0, done, skipped, len(problems + clashes)))
-            return 1 if problems or clashes else 0
+            announce(problems, skipped)
+            print(summary_line(0, done, skipped, len(problems)))
+            return 1 if problems else 0
     state = start_processes(args.device)
     pipeline = make_pipeline(state)
-    ensure_writable_folder(args.out, "output folder")
-    if state.is_main_process:
-        remove_stale_temporaries(args.out)
-    files, problems = expand_paths(args.paths)
-    jobs, clashes, skipped = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
-    state.wait_for_everyone()  # every process plans the same jobs before any is written
-    problems = (problems + clashes) if state.is_main_process else []
-    skipped = skipped if state.is_main_process else []
+    if planned is None:
+        ensure_writable_folder(args.out, "output folder")
+        if state.is_main_process:
+            remove_stale_temporaries(args.out)
+        jobs, problems, skipped = _plan(args)
+        state.wait_for_everyone()  # every process plans the same jobs before any is written
+        if not state.is_main_process:  # the main process reports the plan
+            problems, skipped = [], []
     announce(problems, skipped)
     written = failed = 0
     interrupted = False
@@ -119,6 +117,13 @@ def process_files(
     if interrupted:
         return INTERRUPTED_EXIT_CODE
     return 1 if failed else 0
+
+
+def _plan(args: argparse.Namespace) -> tuple[list[Job], list[str], list[Job]]:
+    """The jobs, the problem lines (inputs and clashes) and the skipped jobs of ``args``."""
+    files, problems = expand_paths(args.paths)
+    jobs, clashes, skipped = plan_outputs(files, args.out, args.suffix, args.format, args.overwrite)
+    return jobs, problems + clashes, skipped
 
 
 def _may_have_nothing_to_do(args: argparse.Namespace) -> bool:
