@@ -1,0 +1,80 @@
+"""Class-rebalanced L1: rare colours weigh more, the scale stays that of L1."""
+
+import pytest
+import torch
+
+from pyramidrefine import create_loss
+from pyramidrefine.errors import ConfigurationError
+from pyramidrefine.losses import Pix2PixObjective, RebalancedL1
+
+
+def _mostly_grey(batch: int = 4, size: int = 16) -> torch.Tensor:
+    target = torch.zeros(batch, 2, size, size)
+    target[:, 0, :2, :2] = 0.6  # a small saturated patch
+    return target
+
+
+def test_a_rare_colour_weighs_more_than_the_common_one():
+    loss = RebalancedL1()
+    target = _mostly_grey()
+    loss(torch.zeros_like(target), target)  # counts the colours
+    weights = loss.weights()
+    grey, rare = loss.bin_index(target)[0, 8, 8], loss.bin_index(target)[0, 0, 0]
+    assert weights[rare] > 2 * weights[grey]
+
+
+def test_weights_average_to_one_under_the_observed_colours():
+    loss = RebalancedL1(smoothing=0.0)
+    target = torch.rand(2, 2, 8, 8) * 2 - 1
+    loss(target, target)
+    observed = loss.counts / loss.counts.sum()
+    assert float((observed * loss.weights().double()).sum()) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_mix_one_is_plain_l1():
+    loss = RebalancedL1(mix=1.0)
+    target, prediction = torch.rand(2, 2, 8, 8) - 0.5, torch.rand(2, 2, 8, 8) - 0.5
+    loss(prediction, target)
+    expected = torch.nn.functional.l1_loss(prediction, target)
+    torch.testing.assert_close(loss(prediction, target), expected)
+
+
+def test_the_same_error_costs_more_on_a_rare_colour():
+    loss = RebalancedL1()
+    target = _mostly_grey()
+    loss(target, target)
+    on_grey, on_rare = target.clone(), target.clone()
+    on_grey[:, :, 8, 8] += 0.1
+    on_rare[:, :, 0, 0] += 0.1
+    assert loss(on_rare, target) > 2 * loss(on_grey, target)
+
+
+def test_counts_only_while_training():
+    loss = RebalancedL1().eval()
+    target = _mostly_grey()
+    loss(target, target)
+    assert loss.counts.sum() == 0
+
+
+def test_registered_and_used_by_pix2pix():
+    assert isinstance(create_loss("rebalanced_l1", mix=0.3), RebalancedL1)
+    objective = Pix2PixObjective(l1_weight=10.0, gan=None, pixel="rebalanced_l1")
+    target = _mostly_grey()
+    total, parts = objective.generator_loss(torch.zeros_like(target), target)
+    assert set(parts) == {"l1", "rebalanced_l1", "gan", "total"}
+    assert float(total) == pytest.approx(10.0 * parts["rebalanced_l1"], rel=1e-5)
+    assert parts["rebalanced_l1"] > parts["l1"]  # the saturated patch is rare
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"bins": 1}, "bins"), ({"mix": 0.0}, "mix"), ({"extent": 0.0}, "extent")],
+)
+def test_bad_settings_are_one_line(kwargs, message):
+    with pytest.raises(ConfigurationError, match=message):
+        RebalancedL1(**kwargs)
+
+
+def test_refuses_targets_that_are_not_two_channel_chroma():
+    with pytest.raises(ConfigurationError, match="two-channel"):
+        RebalancedL1()(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4))
