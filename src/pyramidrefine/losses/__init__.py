@@ -1,4 +1,5 @@
-"""Registered losses: pixel (L1, class-rebalanced L1), adversarial (vanilla, lsgan, hinge) and pix2pix's composite."""
+"""Registered losses: pixel (L1, class-rebalanced L1), adversarial (vanilla, lsgan, hinge)
+and pix2pix's composite."""
 
 from . import gan, pix2pix, pixel, rebalanced
 from .gan import GANLoss
