@@ -156,7 +156,7 @@ def test_a_mistyped_model_folder_fails_at_once(capsys):
 
 
 def test_export_folder_defaults_to_the_model_folder_or_beside_for_a_hub_id(model_dir, tmp_path):
-    from pyramidrefine.cli import default_export_folder
+    from pyramidrefine.cli.export import default_export_folder
 
     assert default_export_folder(str(model_dir), "onnx") == model_dir / "onnx"
     assert str(default_export_folder("owner/colorizer", "torchscript")) == "colorizer-torchscript"

@@ -167,7 +167,7 @@ def test_results_are_removed_between_requests_once_old(runner, tmp_path):
 
 
 def test_the_demos_files_live_in_one_temporary_folder_removed_on_exit(monkeypatch):
-    from pyramidrefine.demo.cli import temporary_folder
+    from pyramidrefine.cli.demo import temporary_folder
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", "/somewhere/else")
     with temporary_folder() as results:

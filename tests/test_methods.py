@@ -100,7 +100,7 @@ def test_colorize_runs_a_method(tiny_colorizer):
 
 def test_one_table_of_methods_feeds_the_library_the_help_and_the_demo():
     from pyramidrefine.choices import METHOD_TABLE
-    from pyramidrefine.colorize_cli import METHODS_HELP
+    from pyramidrefine.cli.colorize import METHODS_HELP
     from pyramidrefine.methods import BUILDERS
 
     assert tuple(METHOD_TABLE) == pr.METHODS == tuple(BUILDERS)

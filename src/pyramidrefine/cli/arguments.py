@@ -7,7 +7,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .hardware import MemoryBudget
+    from ..hardware import MemoryBudget
 
 
 MODEL_HELP = (
@@ -58,7 +58,7 @@ def non_negative(text: str) -> int:
 
 def memory_size(text: str) -> MemoryBudget:
     """A memory size such as 800M, 2G, auto or none (see :func:`parse_memory_size`)."""
-    from .hardware import parse_memory_size  # imports torch: only when a value is parsed
+    from ..hardware import parse_memory_size  # imports torch: only when a value is parsed
 
     try:
         return parse_memory_size(text)

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .arguments import add_command, add_model_argument, memory_size, non_negative, positive
-from .choices import (
+from ..choices import (
     BACKENDS,
     DEFAULT_BASE_SIZE,
     DEFAULT_OVERLAP,
@@ -19,6 +18,7 @@ from .choices import (
     MIN_TILE,
     PRECISIONS,
 )
+from .arguments import add_command, add_model_argument, memory_size, non_negative, positive
 
 if TYPE_CHECKING:  # the command's work imports torch; building its parser does not
     from accelerate import PartialState
@@ -157,7 +157,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Colour every file named by ``args``; returns the exit code."""
-    from .batch import process_files
+    from ..batch import process_files
 
     return process_files(args, lambda state: colorizer(args, state), done="coloured")
 
@@ -165,8 +165,8 @@ def run(args: argparse.Namespace) -> int:
 def colorizer(args: argparse.Namespace, state: PartialState) -> Callable[..., Any]:
     """The :class:`~pyramidrefine.inference.Colorizer` that ``args`` describe, its tiling
     checked (tiles of at least ``MIN_TILE``, overlaps under half)."""
-    from .inference import Colorizer
-    from .methods import check_tiling
+    from ..inference import Colorizer
+    from ..methods import check_tiling
 
     built = Colorizer(args.model, **pipeline_options(args, state))
     check_tiling(built.predict)

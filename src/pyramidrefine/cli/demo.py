@@ -11,10 +11,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..arguments import add_command, add_model_argument, memory_size, positive
 from ..choices import BACKENDS, PRECISIONS
+from ..demo.limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
 from ..extras import install_command
-from .limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
+from .arguments import add_command, add_model_argument, memory_size, positive
 
 HELP = "a local web page to colour photos and compare the methods"
 DESCRIPTION = """\
@@ -100,10 +100,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, build the page and serve it until interrupted; returns the exit code."""
+    from ..demo.app import serve  # imports gradio: a one-line error without the extra
+    from ..demo.runner import DemoRunner
     from ..devices import resolve_device
     from ..pretrained import load_colorizer
-    from .app import serve  # imports gradio: a one-line error without the extra
-    from .runner import DemoRunner
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per local request
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl+C does, cleanly

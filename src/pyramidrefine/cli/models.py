@@ -29,7 +29,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one line per matching model; returns the exit code (1: none matched)."""
-    from .pretrained import ALIASES, list_models, model_info
+    from ..pretrained import ALIASES, list_models, model_info
 
     names = list_models(args.patterns)
     if not names:

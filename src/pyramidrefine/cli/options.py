@@ -7,8 +7,8 @@ import logging
 import os
 import sys
 
+from ..registry import load_module
 from .arguments import positive
-from .registry import load_module
 
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from . import colorize_cli
+from . import colorize
 from .arguments import add_command, add_model_argument
 
 if TYPE_CHECKING:
@@ -43,20 +43,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--task",
         help="registered task (colorization, denoising, ...); default: the model's",
     )
-    colorize_cli.add_file_arguments(parser, suffix="_pred")
-    colorize_cli.add_method_arguments(parser)
-    colorize_cli.add_device_arguments(parser)
+    colorize.add_file_arguments(parser, suffix="_pred")
+    colorize.add_method_arguments(parser)
+    colorize.add_device_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Apply the model to every file named by ``args``; returns the exit code."""
-    from .batch import process_files
+    from ..batch import process_files
 
     def pipeline(state: PartialState) -> Callable[..., Any]:
-        from .inference import Pipeline
-        from .methods import check_tiling
+        from ..inference import Pipeline
+        from ..methods import check_tiling
 
-        built = Pipeline(args.model, task=args.task, **colorize_cli.pipeline_options(args, state))
+        built = Pipeline(args.model, task=args.task, **colorize.pipeline_options(args, state))
         check_tiling(built.predict)  # as colorize: tiles of a useful size
         return built
 

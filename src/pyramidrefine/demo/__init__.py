@@ -1,7 +1,8 @@
 """``pyramidrefine demo``: a local web page to colour photos and compare the methods.
 
 :mod:`.runner` opens uploads and runs the methods (no web framework), :mod:`.app` lays
-out the Gradio page, :mod:`.cli` is the command. Gradio comes with the ``demo`` extra.
+out the Gradio page; the command is :mod:`pyramidrefine.cli.demo`. Gradio comes with the
+``demo`` extra.
 """
 
 from __future__ import annotations
