@@ -213,3 +213,21 @@ def test_demo_backend_reaches_the_colorizer(runner, monkeypatch):
     runner.backend = "torch"
     runner.colour(Photo("p", Image.new("L", (48, 40), 90)), "lowres")
     assert built == ["torch"]
+
+
+def test_a_method_is_built_once_and_reused_by_later_requests(runner, monkeypatch):
+    built = []
+    real = inference.Colorizer
+
+    def recording(*args, **kwargs):
+        built.append(kwargs["method"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner_module, "Colorizer", recording)
+    photo = Photo("p", Image.new("L", (48, 40), 90))
+    for _ in range(3):
+        runner.colour(photo, "pyramid")
+    runner.colour(photo, "patchwise", tile=64)
+    runner.colour(photo, "patchwise", tile=96)
+    assert built == ["pyramid", "patchwise", "patchwise"]
+    assert runner.colorizer("pyramid") is runner.colorizer("pyramid")

@@ -87,6 +87,7 @@ class DemoRunner:
         self.max_side = max_side
         self.max_upload = max_upload
         self.max_work = max_work
+        self._colorizers: dict[tuple[str, int | None, int | None], Colorizer] = {}
 
     def describe(self) -> str:
         """``Model: NAME, on DEVICE in PRECISION.``"""
@@ -120,19 +121,30 @@ class DemoRunner:
     ) -> Outcome:
         """Colour ``photo`` by ``method``; ``tile`` and ``base_size`` go to the methods that
         take them (see :func:`pyramidrefine.methods.apply_method`)."""
-        colorizer = Colorizer(
-            self.model,
-            method=method,
-            device=self.device,
-            precision=self.precision,
-            memory_budget=self.memory_budget,
-            backend=self.backend,
-            **_settings(method, tile, base_size),
-        )
+        colorizer = self.colorizer(method, tile=tile, base_size=base_size)
         start = time.perf_counter()
         peak_bytes, image = peak_tensor_bytes(colorizer, photo.image)
         synchronize(self.device)
         return Outcome(method, image, time.perf_counter() - start, peak_bytes / MB)
+
+    def colorizer(
+        self, method: str, *, tile: int | None = None, base_size: int | None = None
+    ) -> Colorizer:
+        """The :class:`Colorizer` of ``method`` with these settings, built (and its BatchNorm
+        folded) on the first request and reused by the next ones."""
+        settings = _settings(method, tile, base_size)
+        key = (method, settings.get("tile"), settings.get("base_size"))
+        if key not in self._colorizers:
+            self._colorizers[key] = Colorizer(
+                self.model,
+                method=method,
+                device=self.device,
+                precision=self.precision,
+                memory_budget=self.memory_budget,
+                backend=self.backend,
+                **settings,
+            )
+        return self._colorizers[key]
 
     def compare(
         self, photo: Photo, *, tile: int | None = None, base_size: int | None = None
