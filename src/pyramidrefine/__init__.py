@@ -31,6 +31,7 @@ _LAZY = {
     "PatchGAN": "discriminators",
     "evaluate": "evaluation",
     "UNet": "generators",
+    "add_guide_channels": "guides",
     "Colorizer": "inference",
     "Pipeline": "inference",
     "colorize": "inference",
@@ -94,6 +95,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from .discriminators import MultiScaleDiscriminator, PatchGAN
     from .evaluation import evaluate
     from .generators import UNet
+    from .guides import add_guide_channels
     from .inference import Colorizer, Pipeline, colorize
     from .losses import GANLoss, Pix2PixObjective
     from .methods import apply_method
@@ -157,6 +159,7 @@ __all__ = [
     "UNet",
     "UnknownNameError",
     "__version__",
+    "add_guide_channels",
     "apply_method",
     "colorize",
     "create_discriminator",

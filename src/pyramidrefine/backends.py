@@ -189,8 +189,9 @@ class AutoBackend:
         self.autocast = autocast
         self.failed = False
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.predictor(*x.shape[-2:])(x)
+    def __call__(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
+        hinted = {} if guide is None else {"guide": guide}
+        return self.predictor(*x.shape[-2:])(x, **hinted)
 
     def predictor(self, height: int, width: int) -> Predictor:
         """The predictor chosen for an input of this size."""

@@ -93,6 +93,7 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[str]:
         "tile": model.tile,
         "overlap": model.overlap,
         "pad_multiple": model.pad_multiple,
+        "guide_channels": model.guide_channels,
     }
     (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     return [*names, CONFIG_NAME]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from .hardware import (
     resolve_memory_budget,
     resolve_precision,
 )
+from .hints import GUIDE_CHANNELS, HintLike, parse_hints, render_guide
 from .images import ImageLike, from_tensor, to_tensor
 from .methods import apply_method
 from .pretrained import load_model, model_task
@@ -53,6 +54,8 @@ class Pipeline:
     folded into its convolutions (:func:`~pyramidrefine.fusion.fold_pyramid`); ``model``
     itself is left as it was. ``predict`` is the inference method on that copy (torch);
     ``runner`` what a call runs: ``predict``, or its onnxruntime or ``auto`` counterpart.
+    A colorization model with guide channels (``guide_channels``) takes colour hints
+    (:mod:`~pyramidrefine.hints`).
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class Pipeline:
             model = load_model(model)
         self.task = task
         self._check(model)
+        self.guide_channels = model.guide_channels
         if device is None:
             device = next(model.parameters()).device
         self.device = torch.device(resolve_device(device, what="device="))
@@ -108,18 +112,41 @@ class Pipeline:
         if self.backend == "onnxruntime":
             self.precision = "fp32"  # the exported graph's
 
-    def __call__(self, image: ImageLike) -> Image.Image | np.ndarray | torch.Tensor:
-        """The task's output for ``image``, of the kind it was given."""
+    def __call__(
+        self, image: ImageLike, hints: Iterable[HintLike] | None = None
+    ) -> Image.Image | np.ndarray | torch.Tensor:
+        """The task's output for ``image``, of the kind it was given; ``hints``: colour hints
+        ``(x, y, colour)`` or ``(x, y, colour, size)`` in ``image``'s pixels (see
+        :mod:`~pyramidrefine.hints`), for models with guide channels."""
         rgb, kind = to_tensor(image)
         if rgb.shape[1] == 1:
             rgb = rgb.expand(-1, 3, -1, -1)
+        guide = None if hints is None else self.guide(hints, rgb.shape[0], *rgb.shape[-2:])
         with torch.inference_mode():
             inputs = self._in_bands(self.task.inputs, rgb, to=self.device)
             del rgb
             with self.autocast():
-                outputs = self.runner(inputs)
+                outputs = self.runner(inputs) if guide is None else self.runner(inputs, guide=guide)
             result = self._in_bands(self.task.render, inputs, outputs, to=torch.device("cpu"))
         return from_tensor(result, kind)
+
+    def guide(
+        self, hints: Iterable[HintLike], batch: int, height: int, width: int
+    ) -> torch.Tensor | None:
+        """The ``batch×3×height×width`` guide of ``hints`` on the device (``None``: no
+        hint); one-line errors for bad hints and for models that take none."""
+        checked = parse_hints(hints, width, height)
+        if not checked:
+            return None
+        if not isinstance(self.task, ColorizationTask) or self.guide_channels != GUIDE_CHANNELS:
+            takes = f"a guide of {self.guide_channels} channels" if self.guide_channels else "none"
+            raise ConfigurationError(
+                f"this model takes no colour hints (they need a colorizer with "
+                f"{GUIDE_CHANNELS} guide channels; it takes {takes}); run it without hints, or "
+                "fine-tune one for hints (configs/colorize-hints-cpu.yaml, docs/hints.md)"
+            )
+        guide = torch.from_numpy(render_guide(checked, height, width))
+        return guide.to(self.device).expand(batch, -1, -1, -1)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on the device when the precision is bf16, else nothing."""
@@ -183,7 +210,11 @@ class Colorizer(Pipeline):
 
 
 def colorize(
-    image: ImageLike, model: ModelLike = None, **options: Any
+    image: ImageLike,
+    model: ModelLike = None,
+    *,
+    hints: Iterable[HintLike] | None = None,
+    **options: Any,
 ) -> Image.Image | np.ndarray | torch.Tensor:
     """Colour ``image`` with ``model``; returns the kind it was given.
 
@@ -207,7 +238,10 @@ def colorize(
     in ``"torch"``, in ``"onnxruntime"`` (CPU, float32; the model is exported to ONNX once
     and cached, see :mod:`pyramidrefine.backends`) or, ``"auto"``, in whichever was
     measured faster on this machine for the image's size (torch where onnxruntime is not
-    installed, on GPUs and with ``precision="bf16"``); the outputs agree within 1e-3. To
-    colour many images, build a :class:`Colorizer` once and call it.
+    installed, on GPUs and with ``precision="bf16"``); the outputs agree within 1e-3.
+    ``hints``: colour hints, ``[(x, y, colour), ...]`` with pixel coordinates of ``image``
+    and colours ``(r, g, b)`` (0..255) or ``"#rrggbb"`` (see :mod:`~pyramidrefine.hints`),
+    for a colorizer fine-tuned with hints (``guide_channels=3``). To colour many images,
+    build a :class:`Colorizer` once and call it.
     """
-    return Colorizer(model, **options)(image)
+    return Colorizer(model, **options)(image, hints=hints)

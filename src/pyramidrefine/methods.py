@@ -35,10 +35,12 @@ from . import choices
 from .choices import METHOD_TABLE, METHODS, MIN_TILE
 from .errors import ConfigurationError
 from .geometry import scale_long_side, tile_starts
+from .guides import sparse_resize
 from .pyramid import CoarseToFine
 from .tiling import resize
 
-Predictor = Callable[[torch.Tensor], torch.Tensor]
+# x → prediction; every method also takes a guide (``guide=``, e.g. colour hints).
+Predictor = Callable[..., torch.Tensor]
 
 # Guided filter on a guidance in [0, 1]: local L contrasts with a standard deviation above
 # about sqrt(eps) ≈ 0.03 (3 L units) are edges that the colour should follow.
@@ -202,10 +204,11 @@ class LowRes:
     size: int
     guided: bool = False
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
         height, width = x.shape[-2:]
         small = scale_long_side(height, width, self.size, enlarge=False)
-        prediction = self.model(resize(x, small))
+        hinted = {} if guide is None else {"guide": sparse_resize(guide, small)}
+        prediction = self.model(resize(x, small), **hinted)
         if small == (height, width):
             return prediction
         if self.guided:

@@ -35,6 +35,7 @@ SETTING_BOUNDS = {
     "tile": (1, 16384),
     "overlap": (0, 8192),
     "pad_multiple": (1, 1024),
+    "guide_channels": (0, 8),
 }
 MIN_SAVED_TILE = 32
 # CoarseToFine's settings that are not sizes: (type, description).

@@ -5,7 +5,8 @@
 :class:`~pyramidrefine.CoarseToFine`'s forward: level sizes, antialiased bilinear resizing,
 priors with their flag channel, padding to the generator's multiple, and tiling with
 blended overlaps. The arithmetic comes from :mod:`pyramidrefine.geometry`, shared with
-the PyTorch model.
+the PyTorch model. A model with guide channels runs without hints here (a zero guide);
+hints run through the torch pyramid loop (``backend="onnxruntime"`` does that).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class OnnxCoarseToFine:
         self.base_size: int | None = config["base_size"]
         self.max_levels: int | None = config.get("max_levels")
         self.pad_multiple: int = config["pad_multiple"]
+        self.guide_channels: int = config.get("guide_channels") or 0  # fed zeros: no hint
         self.refiner: bool = config.get("refiner", False)  # generator 1 runs levels ≥ 1
         self.refinement: str = config.get("refinement", "full")  # see pyramidrefine.bands
         self.tile: int | None = config["tile"] if tile is None else (tile or None)
@@ -99,7 +101,8 @@ class OnnxCoarseToFine:
             flagged = np.zeros((batch, self.out_channels + 1, height, width), np.float32)
         else:
             flagged = np.concatenate([prior, np.ones((batch, 1, height, width), np.float32)], 1)
-        inputs = np.concatenate([x, flagged], axis=1)
+        guide = np.zeros((batch, self.guide_channels, height, width), np.float32)
+        inputs = np.concatenate([x, flagged, guide], axis=1)
         session = self.sessions[
             geometry.generator_index(level, len(self.sessions), refiner=self.refiner)
         ]
@@ -136,7 +139,7 @@ class OnnxCoarseToFine:
 
 _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge"}
 EXPORTED_SIZES = ("in_channels", "out_channels", "pad_multiple", "overlap")
-EXPORTED_OPTIONAL = ("levels", "base_size", "max_levels", "tile")
+EXPORTED_OPTIONAL = ("levels", "base_size", "max_levels", "tile", "guide_channels")
 _GENERATOR_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.onnx")
 
 

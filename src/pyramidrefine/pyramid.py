@@ -5,7 +5,7 @@ For ``n`` levels, level ``k`` (0 = coarsest) works at ``1 / 2**(n-1-k)`` of the 
     prior = neutral
     for k in levels:
         x_k   = resize(x, size_k)
-        pred  = G_k(concat(x_k, upsample(prior, size_k)))
+        pred  = G_k(concat(x_k, upsample(prior, size_k), guide_k))
         prior = pred
     return pred
 
@@ -22,15 +22,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from . import geometry, progress, tile_planner
 from .bands import check_refinement, refine
 from .checkpoints import SafeHubMixin
 from .choices import DEFAULT_BASE_SIZE
-from .errors import ConfigurationError, InvalidInputError
+from .errors import ConfigurationError
 from .generators import peak_bytes_per_pixel, required_multiple
 from .generators.build import GeneratorSpec, build_generators, check_output, input_channels
+from .guides import check_inputs, sparse_resize
 from .model_config import check_settings, without_pretrained_weights
 from .tile_planner import TilePlan
 from .tiling import Size, pad_to_multiple, resize, tiled_apply
@@ -49,7 +50,7 @@ class CoarseToFine(
         generator: a registered name (``"smp"``, ``"unet"``, see ``list_generators()``),
             a factory ``f(in_channels, out_channels, **kw) -> nn.Module``, a ready module,
             or a sequence of modules (one per level). Names and factories are called with
-            ``in_channels = in_channels + out_channels + 1`` (input, prior, prior flag).
+            ``in_channels + out_channels + 1 + guide_channels`` (input, prior, its flag, guide).
         in_channels: channels of the task's input (1 for colorization: L).
         out_channels: channels of the task's output (2 for colorization: ab).
         levels: fixed number of pyramid levels.
@@ -64,11 +65,12 @@ class CoarseToFine(
             refiner shared by the finer levels (pix2pixHD's global + local pattern). Needs
             a generator given by name or factory; ``None``: one generator for all levels.
         refinement: how a finer level uses its prior: ``"full"`` (the generator's output
-            replaces it) or ``"detail"`` (it plus the output's detail band; see
-            :mod:`~pyramidrefine.bands`).
+            replaces it) or ``"detail"`` (it plus the output's detail band, :mod:`.bands`).
         tile: run levels whose height or width exceeds ``tile`` tile by tile.
         overlap: minimum overlap of neighbouring tiles, blended with a raised-cosine window.
         pad_multiple: side multiple the generator needs; read from the generator if omitted.
+        guide_channels: channels of a guide given at the input's size, ``model(x, guide=g)``
+            (colour hints: 3), each level's sparsely resized (:mod:`~pyramidrefine.guides`).
         **generator_kwargs: passed to the generator's factory (e.g. ``arch``, ``encoder_name``).
     """
 
@@ -87,6 +89,7 @@ class CoarseToFine(
         tile: int | None = None,
         overlap: int = 32,
         pad_multiple: int | None = None,
+        guide_channels: int = 0,
         **generator_kwargs: Any,
     ) -> None:
         super().__init__()
@@ -101,10 +104,12 @@ class CoarseToFine(
             tile=tile,
             overlap=overlap,
             pad_multiple=pad_multiple,
+            guide_channels=guide_channels,
         )
         tile_planner.check_overlap(tile, overlap)
         check_refinement(refinement)
         self.in_channels, self.out_channels = in_channels, out_channels
+        self.guide_channels = guide_channels
         self.levels, self.max_levels = levels, max_levels
         self.base_size = None if levels is not None else (base_size or DEFAULT_BASE_SIZE)
         self.tile, self.overlap = tile, overlap
@@ -119,6 +124,7 @@ class CoarseToFine(
             shared=shared,
             refiner=refiner,
             kwargs=generator_kwargs,
+            guide_channels=guide_channels,
         )
         self._generator_is_named = isinstance(generator, str)
         self.shared = len(self.generators) == 1 and shared
@@ -128,8 +134,8 @@ class CoarseToFine(
 
     @property
     def generator_in_channels(self) -> int:
-        """Channels each generator receives: input, prior and the prior flag."""
-        return input_channels(self.in_channels, self.out_channels)
+        """Channels each generator receives: input, prior, the prior flag and the guide."""
+        return input_channels(self.in_channels, self.out_channels, self.guide_channels)
 
     def generator_for(self, level: int) -> nn.Module:
         """The generator that runs ``level``."""
@@ -145,36 +151,41 @@ class CoarseToFine(
         """(height, width) of every level, coarsest first; the last is the input's size."""
         return geometry.level_sizes(height, width, self.levels, self.base_size, self.max_levels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict ``B×out_channels×H×W`` for an input ``B×in_channels×H×W`` of any size."""
-        return deque(self._level_predictions(x), maxlen=1).pop()  # holds one level at a time
+    def forward(self, x: Tensor, guide: Tensor | None = None) -> Tensor:
+        """Predict ``B×out_channels×H×W`` for an input ``B×in_channels×H×W`` of any size
+        (and a ``B×guide_channels×H×W`` guide; ``None``: zeros, no hint)."""
+        return deque(self._level_predictions(x, guide), maxlen=1).pop()  # one level at a time
 
-    def forward_levels(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward_levels(self, x: Tensor, guide: Tensor | None = None) -> list[Tensor]:
         """Every level's prediction, coarsest first; the last one is the final output."""
-        return list(self._level_predictions(x))
+        return list(self._level_predictions(x, guide))
 
-    def _level_predictions(self, x: torch.Tensor) -> Iterator[torch.Tensor]:
-        self._check_input(x)
+    def _level_predictions(self, x: Tensor, guide: Tensor | None) -> Iterator[Tensor]:
+        check_inputs(x, guide, self.in_channels, self.guide_channels)
         prediction = None
         sizes = self.level_sizes(*x.shape[-2:])
         for level, size in enumerate(sizes):
             progress.level_started(level, len(sizes))
             prior = None if prediction is None else resize(prediction, size)
-            prediction = self.run_level(level, resize(x, size), prior)
+            level_guide = None if guide is None else sparse_resize(guide, size)
+            prediction = self.run_level(level, resize(x, size), prior, level_guide)
             yield prediction
 
     def run_level(
-        self, level: int, x: torch.Tensor, prior: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Run one level on ``x`` with ``prior`` (same size; ``None`` = the neutral prior).
+        self, level: int, x: Tensor, prior: Tensor | None = None, guide: Tensor | None = None
+    ) -> Tensor:
+        """Run one level on ``x`` with ``prior`` and ``guide`` (its size; ``None``: neutral
+        prior, no hint); levels larger than ``tile`` or ``memory_budget`` allows run in tiles
+        (:meth:`tile_plan`), each seeing its part of the prior and of the guide."""
+        generator, own = self.generator_for(level), self.in_channels
+        if self.guide_channels:  # the guide (zeros: no hint) is cut into tiles with x
+            if guide is None:
+                guide = x.new_zeros(x.shape[0], self.guide_channels, *x.shape[-2:])
+            x = torch.cat([x, guide.to(x.dtype)], dim=1)
 
-        Levels larger than ``tile``, or too large for ``memory_budget``, run tile by tile
-        (see :meth:`tile_plan`), each tile seeing its part of the prior.
-        """
-        generator = self.generator_for(level)
-
-        def run(x_part: torch.Tensor, prior_part: torch.Tensor | None = None) -> torch.Tensor:
-            inputs = torch.cat([x_part, self.prior_channels(prior_part, x_part)], dim=1)
+        def run(x_part: Tensor, prior_part: Tensor | None = None) -> Tensor:
+            fed = [x_part[:, :own], self.prior_channels(prior_part, x_part), x_part[:, own:]]
+            inputs = torch.cat(fed if self.guide_channels else fed[:2], dim=1)
             return refine(prior_part, self._run_padded(generator, inputs), self.refinement)
 
         plan = self.tile_plan(level, x)
@@ -198,8 +209,8 @@ class CoarseToFine(
             overlap=self.overlap,
             pad_multiple=self.pad_multiple,
             memory_budget=self.memory_budget,
-            # Full-size channels besides the activations: input, prior, output, weights.
-            buffer_channels=self.in_channels + 2 * self.out_channels + 1,
+            # Full-size channels besides the activations: input, prior, guide, output, weights.
+            buffer_channels=self.generator_in_channels + self.out_channels,
             bytes_per_pixel=lambda: self.activation_bytes_per_pixel(level, x),
         )
 
@@ -233,18 +244,6 @@ class CoarseToFine(
         output = generator(padded)
         check_output(output, x.shape[0], self.out_channels)
         return output[..., :height, :width]
-
-    def _check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor):
-            raise InvalidInputError(f"expected a torch.Tensor, got {type(x).__name__}")
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise InvalidInputError(
-                f"expected a B×{self.in_channels}×H×W tensor, got shape {tuple(x.shape)}"
-            )
-        if not x.is_floating_point():
-            raise InvalidInputError(f"expected a floating-point tensor, got {x.dtype}")
-        if min(x.shape[-2:]) < 1 or x.shape[0] < 1:
-            raise InvalidInputError(f"empty input of shape {tuple(x.shape)}")
 
     def with_settings(self, **settings: Any) -> CoarseToFine:
         """A view with other ``levels``/``base_size``/``max_levels``/``tile``/``overlap``/

@@ -15,9 +15,10 @@ from . import first_conv_in_channels
 GeneratorSpec = str | Callable[..., nn.Module] | nn.Module | Sequence[nn.Module]
 
 
-def input_channels(in_channels: int, out_channels: int) -> int:
-    """Channels a generator receives for a task of these channels: input, prior, prior flag."""
-    return in_channels + out_channels + 1
+def input_channels(in_channels: int, out_channels: int, guide_channels: int = 0) -> int:
+    """Channels a generator receives for a task of these channels: input, prior, prior flag
+    and guide."""
+    return in_channels + out_channels + 1 + guide_channels
 
 
 def build_generators(
@@ -29,15 +30,17 @@ def build_generators(
     shared: bool,
     refiner: dict[str, Any] | None,
     kwargs: dict[str, Any],
+    guide_channels: int = 0,
 ) -> nn.ModuleList:
     """The generators ``spec`` describes: one shared, one per level (``shared=False`` or a
     sequence of modules), or a coarse one and a ``refiner`` built from the same name or
     factory with these keyword arguments on top.
 
     ``in_channels`` and ``out_channels`` are the task's; each generator receives
-    :func:`input_channels` (input, prior and the prior flag) and returns ``out_channels``.
+    :func:`input_channels` (input, prior, the prior flag and ``guide_channels``) and
+    returns ``out_channels``.
     """
-    fed = input_channels(in_channels, out_channels)
+    fed = input_channels(in_channels, out_channels, guide_channels)
     if refiner is not None:
         if not shared or (isinstance(spec, nn.Module | Sequence) and not isinstance(spec, str)):
             raise ConfigurationError(
@@ -63,7 +66,7 @@ def build_generators(
         count = 1 if shared else levels
         generators = [build_generator(spec, fed, out_channels, kwargs) for _ in range(count)]
     for generator in generators:
-        check_generator(generator, in_channels, out_channels)
+        check_generator(generator, in_channels, out_channels, guide_channels)
     return nn.ModuleList(generators)
 
 
@@ -89,18 +92,21 @@ def build_generator(
     )
 
 
-def check_generator(generator: nn.Module, in_channels: int, out_channels: int) -> None:
+def check_generator(
+    generator: nn.Module, in_channels: int, out_channels: int, guide_channels: int = 0
+) -> None:
     """Refuse a non-module, or one whose first convolution does not take what a task of
-    ``in_channels`` and ``out_channels`` feeds it."""
+    ``in_channels`` and ``out_channels`` (and a guide of ``guide_channels``) feeds it."""
     if not isinstance(generator, nn.Module):
         raise ConfigurationError(f"generator must be an nn.Module, got {type(generator)}")
     found = first_conv_in_channels(generator)
-    fed = input_channels(in_channels, out_channels)
+    fed = input_channels(in_channels, out_channels, guide_channels)
     if found is not None and found != fed:
+        guide = f" + guide {guide_channels}" if guide_channels else ""
         raise ConfigurationError(
             f"the generator's first convolution takes {found} channels, but CoarseToFine "
             f"feeds it {fed} (in_channels={in_channels} + prior {out_channels} + 1 prior "
-            f"flag); build it with in_channels={fed}"
+            f"flag{guide}); build it with in_channels={fed}"
         )
 
 
