@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from accelerate.state import AcceleratorState
 from PIL import Image
 
 import pyramidrefine as pr
@@ -19,6 +20,10 @@ from pyramidrefine.hints import (
     render_guide,
 )
 from pyramidrefine.lab import AB_SCALE, rgb_to_lab
+from pyramidrefine.training import Trainer, load_config, pyramid_step
+from pyramidrefine.training.checks import check_config
+from pyramidrefine.training.config import SchemeConfig
+from pyramidrefine.training.hints import HintSampling, hint_sampling, sample_guide
 
 
 def test_hints_parse_from_tuples_hex_strings_and_objects():
@@ -154,3 +159,130 @@ def test_hints_for_a_model_without_hint_channels_are_one_line(tiny_colorizer):
     colorizer(grey_photo(), hints=[])  # no hint: nothing to refuse
     with pytest.raises(pr.InvalidInputError, match="outside the 48×40 image"):
         pr.Colorizer(hint_colorizer(), backend="torch")(grey_photo(), hints=[(48, 0, "#ffffff")])
+
+
+def test_sampled_hints_hold_the_true_targets_mean_and_draw_from_the_seed():
+    targets = torch.rand(4, 2, 24, 20) * 2 - 1
+    points = HintSampling(mean_count=1, none_fraction=0, max_patch=1)
+    guide = sample_guide(targets, points, torch.Generator().manual_seed(1))
+    assert guide.shape == (4, 3, 24, 20)
+    assert guide[:, 2].sum(dim=(1, 2)).tolist() == [1.0] * 4  # one point each
+    hinted = guide[:, 2:] > 0
+    torch.testing.assert_close(
+        guide[:, :2][hinted.expand(-1, 2, -1, -1)], targets[hinted.expand(-1, 2, -1, -1)]
+    )
+    again = sample_guide(targets, points, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(guide, again, rtol=0, atol=0)
+    patches = sample_guide(targets, HintSampling(1, 0, 5), torch.Generator().manual_seed(2))
+    for sample in range(4):
+        rows, cols = torch.nonzero(patches[sample, 2], as_tuple=True)
+        patch = targets[sample, :, rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert rows.max() - rows.min() == cols.max() - cols.min() < 5  # one square patch
+        torch.testing.assert_close(patches[sample, :2, rows[0], cols[0]], patch.mean(dim=(1, 2)))
+    empty = sample_guide(targets, HintSampling(8, 1.0, 5), torch.Generator().manual_seed(3))
+    assert float(empty.abs().sum()) == 0
+
+
+def test_hint_counts_are_geometric_with_the_configured_mean():
+    targets = torch.zeros(400, 2, 64, 64)
+    guide = sample_guide(targets, HintSampling(8, 0.25, 1), torch.Generator().manual_seed(0))
+    counts = guide[:, 2].sum(dim=(1, 2))  # points may coincide: at most a few
+    assert 0.2 < float((counts == 0).float().mean()) < 0.3
+    assert 7 < float(counts[counts > 0].mean()) < 9
+
+
+@pytest.mark.parametrize(
+    ("hints", "message"),
+    [
+        ("{mean_count: 0}", r"data\.hints\.mean_count=0 must be a number from 1 to 64"),
+        ("{none_fraction: 2}", r"data\.hints\.none_fraction=2 must be a fraction"),
+        ("{max_patch: 0}", r"data\.hints\.max_patch=0 must be an integer from 1 to 32"),
+        ("{max_patch: 2.5}", r"data\.hints\.max_patch=2\.5"),
+        ("{points: 3}", r"unknown key\(s\) \['points'\] in data\.hints"),
+        ("many", r"data\.hints=.* must be"),
+    ],
+)
+def test_bad_hint_sampling_is_refused_before_training(tmp_path, photo_folder, hints, message):
+    config = load_config(
+        None, [f"data.train={photo_folder}", f"data.hints={hints}", "model.guide_channels=3"]
+    )
+    with pytest.raises(pr.ConfigurationError, match=message):
+        check_config(config)
+
+
+def test_hints_need_a_model_with_a_guide_of_the_targets_channels(photo_folder):
+    config = load_config(None, [f"data.train={photo_folder}", "data.hints={}"])
+    with pytest.raises(pr.ConfigurationError, match=r"set model\.guide_channels=3"):
+        hint_sampling(config, pr.ColorizationTask())
+    assert (
+        hint_sampling(load_config(None, ["model.guide_channels=3"]), pr.ColorizationTask()) is None
+    )
+
+
+def guide_reader(in_channels: int, out_channels: int) -> torch.nn.Module:
+    """A 1×1 convolution whose output is the guide's values (channels 4 and 5 of 7)."""
+    conv = torch.nn.Conv2d(in_channels, out_channels, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[0, 4] = conv.weight[1, 5] = 1.0
+    return conv
+
+
+@pytest.mark.parametrize("scheme", ["unrolled", "per_level"])
+def test_the_scheme_gives_every_level_its_crop_of_the_guide(scheme):
+    model = pr.CoarseToFine(
+        guide_reader, in_channels=1, out_channels=2, base_size=16, guide_channels=3
+    )
+    rows, cols = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    targets = torch.stack([rows / 32, cols / 64 - 0.25])[None].repeat(2, 1, 1, 1)  # ramps
+    guide = torch.cat([targets, torch.ones(2, 1, 32, 32)], dim=1)
+    config = SchemeConfig(name=scheme, level_weights=[1.0, 1.0], crop_levels=True)
+    for seed in range(4):
+        levels = pyramid_step(
+            model, torch.zeros(2, 1, 32, 32), targets, config, step=0, max_steps=1,
+            generator=torch.Generator().manual_seed(seed), guide=guide,
+        )  # fmt: skip
+        for level in levels:  # a ramp's area mean and its bilinear resize agree inside
+            inside = (..., slice(1, -1), slice(1, -1))
+            torch.testing.assert_close(level.prediction[inside], level.target[inside])
+
+
+def test_two_training_steps_with_hints_from_a_guide_free_model(tmp_path, photo_folder):
+    AcceleratorState._reset_state(reset_partial_state=True)
+    start = pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, base_size=16, base_channels=4, depth=2
+    )
+    start.save_pretrained(tmp_path / "start")
+    config = load_config(
+        None,
+        [
+            f"output_dir={tmp_path / 'run'}",
+            f"data.train={photo_folder}",
+            "max_steps=2",
+            "checkpoint_every=2",
+            "validate_every=2",
+            "data.image_size=32",
+            "data.batch_size=2",
+            "data.val_fraction=0.25",
+            "data.val_max_images=1",
+            "model.base_channels=4",
+            "model.depth=2",
+            "model.base_size=16",
+            "model.guide_channels=3",
+            f"model.init_from={tmp_path / 'start'}",
+            "data.hints={mean_count: 4, none_fraction: 0, max_patch: 3}",
+            "optim.lr=0.01",
+        ],
+    )
+    trainer = Trainer(config)
+    stem = trainer.model.generators[0].stem[0].weight.detach()
+    torch.testing.assert_close(stem[:, :4], start.generators[0].stem[0].weight)
+    assert float(stem[:, 4:].abs().sum()) == 0  # zero-initialised guide weights
+    trainer.fit()
+    assert trainer.state.step == 2
+    assert float(trainer.model.generators[0].stem[0].weight[:, 4:].abs().sum()) > 0  # learnt
+    saved = json.loads((tmp_path / "run" / "model" / "config.json").read_text())
+    assert saved["guide_channels"] == 3
+    photo = torch.rand(1, 3, 32, 32)
+    hinted = pr.colorize(photo, tmp_path / "run" / "model", hints=[(3, 4, "#c0392b", 3)])
+    assert hinted.shape == photo.shape

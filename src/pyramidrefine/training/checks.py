@@ -21,6 +21,7 @@ from ..errors import ConfigurationError, DataError
 from ..hardware import GIB, available_memory
 from ..pyramid import CoarseToFine
 from .config import TrainConfig
+from .hints import parse_hint_sampling
 from .model import check_model_section
 from .schemes import check_crop_levels
 
@@ -72,6 +73,7 @@ def check_config(config: TrainConfig) -> None:
             raise ConfigurationError(f"{key}={value!r}: must be {requirement}")
     check_model_section(config.model)
     data = config.data
+    parse_hint_sampling(data.hints)
     if not data.train:
         raise ConfigurationError(
             "data.train is not set: name the training photos (a folder, a list of folders, "

@@ -82,7 +82,9 @@ class DataConfig:
     disk (under ``cache_dir``, default ``<output_dir>/image-cache``) and cut the
     ``image_size`` crops on the training device; ``None`` decodes and crops per sample in
     ``num_workers`` loader processes. ``val_max_side``: validation images are scaled down
-    to this long side (``None``: full size).
+    to this long side (``None``: full size). ``hints``: train with colour hints sampled
+    from the truth, e.g. ``{mean_count: 8, none_fraction: 0.125, max_patch: 5}`` (needs
+    ``model.guide_channels``; see :mod:`~pyramidrefine.training.hints`); ``None``: none.
     """
 
     train: str | list[str] | None = None
@@ -96,6 +98,7 @@ class DataConfig:
     val_max_side: int | None = 512
     cache_size: int | None = None
     cache_dir: str | None = None
+    hints: dict[str, Any] | None = None
 
 
 @dataclass

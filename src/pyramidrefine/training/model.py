@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigurationError, PyramidRefineError, TrainingError
+from ..guides import add_guide_channels
 from ..model_config import (
     OWN_TYPES,
     check_factory_kwargs,
@@ -86,8 +87,13 @@ def build_model(config: TrainConfig, task: Task) -> CoarseToFine:
 
 def load_weights(model: CoarseToFine, source: str) -> None:
     """Copy the weights of the saved model ``source`` (a folder, Hub id or shipped model's
-    name such as ``default``) into ``model`` (same architecture)."""
-    weights = load_model(source).state_dict()
+    name such as ``default``) into ``model`` (same architecture). A source with fewer
+    guide channels is widened first (:func:`~pyramidrefine.guides.add_guide_channels`:
+    zero weights), so that a hint fine-tune starts from a hint-free model's outputs."""
+    saved = load_model(source)
+    if saved.guide_channels < model.guide_channels:
+        saved = add_guide_channels(saved, model.guide_channels - saved.guide_channels)
+    weights = saved.state_dict()
     try:
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
     except RuntimeError as error:

@@ -4,6 +4,8 @@
 a teacher-forced or self-fed prior. With ``crop_levels`` every level runs at the base size:
 level 0 on the whole (downscaled) image, finer levels on aligned random crops nested
 inside the coarser level's crop, with the prior cut from the upsampled coarser prediction.
+A guide (e.g. hints) reaches every level at its size (:func:`~pyramidrefine.guides.sparse_resize`),
+cut by the level's crop.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigurationError
+from ..guides import sparse_resize
 from ..pyramid import CoarseToFine
 from ..tiling import resize
 from .config import SchemeConfig
@@ -62,8 +65,10 @@ def pyramid_step(
     step: int,
     max_steps: int,
     generator: torch.Generator,
+    guide: torch.Tensor | None = None,
 ) -> list[LevelResult]:
-    """Run the configured scheme on a batch; return the levels that carry a loss."""
+    """Run the configured scheme on a batch (and its ``guide`` at the batch's size, for a
+    model with guide channels); return the levels that carry a loss."""
     sizes = model.level_sizes(*inputs.shape[-2:])
     windows = _crop_windows(sizes, generator) if config.crop_levels else None
     if config.name == "unrolled":
@@ -88,6 +93,7 @@ def pyramid_step(
         weights=weights,
         teacher_levels=teacher_levels,
         detach_prior=config.name == "per_level",
+        guide=guide,
     )
 
 
@@ -101,7 +107,12 @@ class SchemeStep(nn.Module):
         self.max_steps = max_steps
 
     def forward(
-        self, inputs: torch.Tensor, targets: torch.Tensor, step: int, generator: torch.Generator
+        self,
+        inputs: torch.Tensor,
+        targets: torch.Tensor,
+        step: int,
+        generator: torch.Generator,
+        guide: torch.Tensor | None = None,
     ) -> list[LevelResult]:
         return pyramid_step(
             self.model,
@@ -111,6 +122,7 @@ class SchemeStep(nn.Module):
             step=step,
             max_steps=self.max_steps,
             generator=generator,
+            guide=guide,
         )
 
 
@@ -135,6 +147,7 @@ def _walk(
     weights: list[float],
     teacher_levels: set[int],
     detach_prior: bool,
+    guide: torch.Tensor | None,
 ) -> list[LevelResult]:
     """Levels 0..last; levels before a teacher-forced one are skipped, gradients only
     flow where needed (all levels when unrolled, the last one otherwise)."""
@@ -145,6 +158,7 @@ def _walk(
         view = windows[level].cut if windows else (lambda x: x)
         condition = view(resize(inputs, sizes[level]))
         target = view(resize(targets, sizes[level]))
+        guided = {} if guide is None else {"guide": view(sparse_resize(guide, sizes[level]))}
         if level == 0:
             prior = None
         elif level in teacher_levels:
@@ -155,7 +169,7 @@ def _walk(
         with torch.set_grad_enabled(
             torch.is_grad_enabled() and (level == last or not detach_prior)
         ):
-            previous = model.run_level(level, condition, prior)
+            previous = model.run_level(level, condition, prior, **guided)
         if weights[level] > 0:
             results.append(LevelResult(level, condition, previous, target, weights[level]))
     return results

@@ -29,6 +29,7 @@ from .checkpointing import Checkpoints, TrainingState
 from .checks import check_config, check_training_memory
 from .config import TrainConfig, save_config
 from .data import build_datasets, training_loader
+from .hints import hint_sampling, sample_guide
 from .model import build_model
 from .objective import (
     StepLosses,
@@ -73,6 +74,7 @@ class Trainer:
         )
         set_seed(config.seed)
         self.task = create_task(config.task, **config.task_kwargs)
+        self.hints = hint_sampling(config, self.task)
         self.model = build_model(config, self.task)
         self.ema = (
             AveragedModel(
@@ -206,9 +208,10 @@ class Trainer:
         seed = (config.seed * 1_000_003 + self.state.step) * 64 + accelerator.process_index
         generator = torch.Generator().manual_seed(seed)
         inputs, targets = self.task.prepare(rgb, generator)  # e.g. noise, drawn from the seed
+        guide = None if self.hints is None else sample_guide(targets, self.hints, generator)
         gan_on = self.discriminator is not None and self.state.step >= self.gan_start
         with accelerator.autocast():
-            levels = self.step_module(inputs, targets, self.state.step, generator)
+            levels = self.step_module(inputs, targets, self.state.step, generator, guide)
         d_loss = None
         if gan_on:
             d_loss = discriminator_loss(self.objective, self.discriminator, levels[-1], accelerator)
