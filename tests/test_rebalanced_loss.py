@@ -78,3 +78,8 @@ def test_bad_settings_are_one_line(kwargs, message):
 def test_refuses_targets_that_are_not_two_channel_chroma():
     with pytest.raises(ConfigurationError, match="two-channel"):
         RebalancedL1()(torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 4))
+
+
+def test_a_pixel_loss_given_arguments_it_does_not_take_is_one_line():
+    with pytest.raises(ConfigurationError, match=r"loss 'l1' takes no argument 'mix'"):
+        Pix2PixObjective(gan=None, pixel="l1", pixel_kwargs={"mix": 0.5})

@@ -14,6 +14,7 @@ import difflib
 import fnmatch
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 import warnings
@@ -61,8 +62,23 @@ class Registry:
             raise UnknownNameError(self._unknown_name_message(name)) from None
 
     def create(self, name: str, **kwargs: Any) -> Any:
-        """Build the entry registered under ``name`` with ``kwargs``."""
-        return self.get(name)(**kwargs)
+        """Build the entry registered under ``name`` with ``kwargs``; keywords it does not
+        take are refused in one line that lists the ones it does."""
+        factory = self.get(name)
+        try:
+            parameters = inspect.signature(factory).parameters
+        except (TypeError, ValueError):  # a builtin without a signature: let it decide
+            return factory(**kwargs)
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        unknown = [key for key in kwargs if key not in parameters]
+        if unknown and not takes_any:
+            named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+            known = ", ".join(k for k, p in parameters.items() if p.kind in named) or "none"
+            raise ConfigurationError(
+                f"{self.kind} {name!r} takes no argument {', '.join(map(repr, unknown))} "
+                f"(its arguments: {known}); remove it or choose another {self.kind}"
+            )
+        return factory(**kwargs)
 
     def list(self, filter: str | Iterable[str] = "*") -> list[str]:
         """Sorted registered names matching one or several shell-style wildcards."""
