@@ -9,6 +9,7 @@ from accelerate.state import AcceleratorState
 from PIL import Image
 
 import pyramidrefine as pr
+from pyramidrefine.cli import main as cli_main
 from pyramidrefine.guides import add_guide_channels
 from pyramidrefine.hints import (
     MAX_HINTS,
@@ -286,3 +287,78 @@ def test_two_training_steps_with_hints_from_a_guide_free_model(tmp_path, photo_f
     photo = torch.rand(1, 3, 32, 32)
     hinted = pr.colorize(photo, tmp_path / "run" / "model", hints=[(3, 4, "#c0392b", 3)])
     assert hinted.shape == photo.shape
+
+
+def write_grey(path, size=(48, 40)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grey_photo().resize(size).save(path)
+    return path
+
+
+@pytest.fixture
+def hint_model_dir(tmp_path):
+    hint_colorizer().save_pretrained(tmp_path / "hint-model")
+    return tmp_path / "hint-model"
+
+
+def colorize_cli(*args):
+    return cli_main(["colorize", *map(str, args), "--backend", "torch"])
+
+
+def test_cli_hints_from_flags_and_a_file_colour_each_input_with_its_own(
+    tmp_path, hint_model_dir, capsys
+):
+    a, b = write_grey(tmp_path / "in" / "a.png"), write_grey(tmp_path / "in" / "b.png")
+    plain, out = tmp_path / "plain", tmp_path / "out"
+    assert colorize_cli(a, b, "--out", plain, "--model", hint_model_dir) == 0
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"a.png": [[10, 12, "#c0392b", 3]]}))
+    code = colorize_cli(tmp_path / "in", "--out", out, "--model", hint_model_dir, "--hints", hints)
+    assert code == 0 and "2 coloured, 0 failed" in capsys.readouterr().out
+
+    def pixels(path):
+        return np.asarray(Image.open(path), np.float32)
+
+    assert np.abs(pixels(out / "a_color.png") - pixels(plain / "a_color.png")).max() > 1
+    np.testing.assert_array_equal(pixels(out / "b_color.png"), pixels(plain / "b_color.png"))
+    flagged = tmp_path / "flagged"
+    code = colorize_cli(b, "--out", flagged, "--model", hint_model_dir, "--hint", "10,12,#c0392b,3")
+    assert code == 0
+    np.testing.assert_array_equal(pixels(flagged / "b_color.png"), pixels(out / "a_color.png"))
+
+
+def one_line(capsys):
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_cli_hint_errors_are_one_line(tmp_path, hint_model_dir, tiny_colorizer, capsys):
+    photo = write_grey(tmp_path / "a.png")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exit_info:
+        colorize_cli(photo, "--out", out, "--model", hint_model_dir, "--hint", "10,12")
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # argparse's usage, then this
+    assert exit_info.value.code == 2 and "argument --hint: hint '10,12' must look like" in last
+    tiny_colorizer.save_pretrained(tmp_path / "plain-model")
+    code = colorize_cli(
+        photo, "--out", out, "--model", tmp_path / "plain-model", "--hint", "1,1,#ffffff"
+    )
+    assert code == 2 and "takes no colour hints" in one_line(capsys)
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps({"typo.png": [[1, 1, "#ffffff"]]}))
+    code = colorize_cli(photo, "--out", out, "--model", hint_model_dir, "--hints", hints)
+    assert code == 2 and "'typo.png' names none of the inputs" in one_line(capsys)
+    hints.write_text("[[1, 1")
+    code = colorize_cli(photo, "--out", out, "--model", hint_model_dir, "--hints", hints)
+    assert code == 2 and "not a JSON hints file" in one_line(capsys)
+    small = write_grey(tmp_path / "small.png", size=(20, 10))
+    code = colorize_cli(
+        photo, small, "--out", out, "--model", hint_model_dir, "--hint", "30,5,#ffffff"
+    )
+    assert (
+        code == 1
+        and "small.png: hint 1 ([30, 5, '#ffffff']): (30, 5) lies outside the 20×10 image"
+        in one_line(capsys)
+    )
+    assert (out / "a_color.png").is_file() and not (out / "small_color.png").exists()

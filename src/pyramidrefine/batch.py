@@ -218,10 +218,13 @@ def plan_outputs(
 
 
 def process_file(pipeline: Callable[[Image.Image], Image.Image], job: Job) -> None:
-    """Read one file, run ``pipeline`` on it and write the result atomically."""
+    """Read one file, run ``pipeline`` on it and write the result atomically. A pipeline
+    with a ``for_file(path)`` method runs the one that gives for the file (e.g. its hints)."""
     from .images import read_image  # torch: only once there is a file to colour
 
-    result = pipeline(read_image(job.source))
+    for_file = getattr(pipeline, "for_file", None)
+    run = pipeline if for_file is None else for_file(job.source)
+    result = run(read_image(job.source))
     with atomic_path(job.target) as temporary:
         save_image(result, temporary)
 

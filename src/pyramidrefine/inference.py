@@ -138,6 +138,12 @@ class Pipeline:
         checked = parse_hints(hints, width, height)
         if not checked:
             return None
+        self.check_takes_hints()
+        guide = torch.from_numpy(render_guide(checked, height, width))
+        return guide.to(self.device).expand(batch, -1, -1, -1)
+
+    def check_takes_hints(self) -> None:
+        """Refuse (one line) unless the model is a colorizer with the hints' guide channels."""
         if not isinstance(self.task, ColorizationTask) or self.guide_channels != GUIDE_CHANNELS:
             takes = f"a guide of {self.guide_channels} channels" if self.guide_channels else "none"
             raise ConfigurationError(
@@ -145,8 +151,6 @@ class Pipeline:
                 f"{GUIDE_CHANNELS} guide channels; it takes {takes}); run it without hints, or "
                 "fine-tune one for hints (configs/colorize-hints-cpu.yaml, docs/hints.md)"
             )
-        guide = torch.from_numpy(render_guide(checked, height, width))
-        return guide.to(self.device).expand(batch, -1, -1, -1)
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """bf16 autocast on the device when the precision is bf16, else nothing."""

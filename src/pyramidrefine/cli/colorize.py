@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +59,7 @@ examples:
   pyramidrefine colorize old/*.jpg scan.png --out coloured/
   pyramidrefine colorize photos/ --out out/ --method pyramid-tiled --tile 512
   pyramidrefine colorize photos/ --out out/ --model my-colorizer   # folder or Hub id
+  pyramidrefine colorize cup.jpg --out out/ --model hint-model --hint 270,228,#c0392b
 """
 )
 
@@ -67,6 +70,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add_file_arguments(parser, suffix="_color")
     add_method_arguments(parser)
     add_model_argument(parser, required=False)
+    add_hint_arguments(parser)
     add_device_arguments(parser)
 
 
@@ -123,6 +127,78 @@ def add_method_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_hint_arguments(parser: argparse.ArgumentParser) -> None:
+    """--hint (repeated) and --hints FILE: colour hints, for models fine-tuned with them."""
+    parser.add_argument(
+        "--hint",
+        action="append",
+        type=hint_text,
+        default=[],
+        metavar="X,Y,#RRGGBB[,SIZE]",
+        help="a colour hint for every input: the pixel X (from the left), Y (from the top) "
+        "has this colour; SIZE: a square patch of that side. Repeat it for more hints (at "
+        "most 64 a photo). Needs a model fine-tuned with hints (docs/hints.md)",
+    )
+    parser.add_argument(
+        "--hints",
+        type=Path,
+        metavar="FILE",
+        help='a JSON file of hints: a list, [[270, 228, "#c0392b"], ...], for every input, '
+        'or an object of lists by input file name or path, {"cup.jpg": [...], ...}',
+    )
+
+
+def hint_text(text: str) -> list[Any]:
+    """``--hint``'s type: ``X,Y,#RRGGBB[,SIZE]`` (checked against the image later)."""
+    from ..errors import InvalidInputError
+    from ..hints import parse_hint_text
+
+    try:
+        return parse_hint_text(text)
+    except InvalidInputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class HintedColorizer:
+    """A colorizer that colours each file with its hints: ``common`` (``--hint`` and a
+    hints file's list) and ``by_file`` (a hints file's object, by name or path as given)."""
+
+    colorizer: Callable[..., Any]
+    common: list[Any]
+    by_file: dict[str, list[Any]]
+
+    def __call__(self, image: Any) -> Any:
+        return self.colorizer(image, hints=self.common)
+
+    def for_file(self, path: Path) -> Callable[[Any], Any]:
+        """The colorizer with ``path``'s hints."""
+        own = self.by_file.get(str(path), self.by_file.get(path.name, []))
+        return functools.partial(self.colorizer, hints=[*own, *self.common])
+
+
+def read_hints(args: argparse.Namespace) -> tuple[list[Any], dict[str, list[Any]]] | None:
+    """``--hint`` and ``--hints FILE`` as hints for every file and by file (``None``: no
+    hint given); a key of the file that names no input is a one-line error."""
+    from ..batch import expand_paths
+    from ..errors import ConfigurationError
+    from ..hints import read_hints_file
+
+    if not args.hint and args.hints is None:
+        return None
+    read = [] if args.hints is None else read_hints_file(args.hints)
+    common = [*(read if isinstance(read, list) else []), *args.hint]
+    by_file = read if isinstance(read, dict) else {}
+    paths, _ = expand_paths(args.paths)
+    names = {str(path) for path in paths} | {path.name for path in paths}
+    if unknown := sorted(set(by_file) - names):
+        raise ConfigurationError(
+            f"{args.hints}: {unknown[0]!r} names none of the inputs; key hints by an input's "
+            "file name (cup.jpg) or its path as given"
+        )
+    return common, by_file
+
+
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     """--device, --precision, --memory-budget and --backend."""
     parser.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
@@ -168,9 +244,13 @@ def colorizer(args: argparse.Namespace, state: PartialState) -> Callable[..., An
     from ..inference import Colorizer
     from ..methods import check_tiling
 
+    hints = read_hints(args)
     built = Colorizer(args.model, **pipeline_options(args, state))
     check_tiling(built.predict)
-    return built
+    if hints is None:
+        return built
+    built.check_takes_hints()
+    return HintedColorizer(built, *hints)
 
 
 def pipeline_options(args: argparse.Namespace, state: PartialState) -> dict[str, Any]:
