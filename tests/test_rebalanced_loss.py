@@ -18,8 +18,8 @@ def test_a_rare_colour_weighs_more_than_the_common_one():
     loss = RebalancedL1()
     target = _mostly_grey()
     loss(torch.zeros_like(target), target)  # counts the colours
-    weights = loss.weights()
-    grey, rare = loss.bin_index(target)[0, 8, 8], loss.bin_index(target)[0, 0, 0]
+    weights = loss.histogram.weights()
+    grey, rare = loss.grid.index(target)[0, 8, 8], loss.grid.index(target)[0, 0, 0]
     assert weights[rare] > 2 * weights[grey]
 
 
@@ -27,8 +27,10 @@ def test_weights_average_to_one_under_the_observed_colours():
     loss = RebalancedL1(smoothing=0.0)
     target = torch.rand(2, 2, 8, 8) * 2 - 1
     loss(target, target)
-    observed = loss.counts / loss.counts.sum()
-    assert float((observed * loss.weights().double()).sum()) == pytest.approx(1.0, rel=1e-5)
+    observed = loss.histogram.counts / loss.histogram.counts.sum()
+    assert float((observed * loss.histogram.weights().double()).sum()) == pytest.approx(
+        1.0, rel=1e-5
+    )
 
 
 def test_mix_one_is_plain_l1():
@@ -53,7 +55,7 @@ def test_counts_only_while_training():
     loss = RebalancedL1().eval()
     target = _mostly_grey()
     loss(target, target)
-    assert loss.counts.sum() == 0
+    assert loss.histogram.counts.sum() == 0
 
 
 def test_registered_and_used_by_pix2pix():

@@ -59,6 +59,14 @@ def generator_weights(trainer):
         ["ema_decay=0.9", "gradient_accumulation_steps=2", "optim.scheduler=cosine"],
         ["data.cache_size=40", "scheme.crop_levels=true", "channels_last=true"],
         ["model.refiner={base_channels: 2}", "scheme.crop_levels=true"],
+        [
+            "model.colour_bins=8",
+            "model.refiner={colour_bins: null}",
+            "model.refinement=detail",
+            "loss.name=colour_classes",
+            "loss.kwargs={bins: 8}",
+        ],
+        ["loss.kwargs={pixel: rebalanced_l1, pixel_kwargs: {mix: 0.5}}"],
     ],
     ids=[
         "unrolled-gan",
@@ -72,6 +80,8 @@ def generator_weights(trainer):
         "ema-accumulation",
         "cached-crops",
         "coarse-and-refiner",
+        "colour-classes",
+        "rebalanced-l1",
     ],
 )
 def test_three_steps_train(tmp_path, photo_folder, overrides):
@@ -238,3 +248,9 @@ def test_training_continues_from_a_saved_model(tmp_path, photo_folder):
     )  # fmt: skip
     with pytest.raises(TrainingError, match="init_from"):
         Trainer(wrong)
+
+
+def test_a_colour_class_head_needs_the_colour_classes_objective(tmp_path, photo_folder):
+    config = tiny_config(tmp_path, photo_folder, "model.colour_bins=8")
+    with pytest.raises(ConfigurationError, match=r"loss\.name: colour_classes"):
+        Trainer(config).fit()

@@ -254,15 +254,19 @@ SMP_RULES = {
 }
 
 
+# The colour-class head any generator takes (pyramidrefine.generators.colour_head).
+HEAD_RULES = {"colour_bins": NONE | integer(2, 64), "colour_temperature": number(0.01, 10)}
+
+
 def generator_rules(name: str) -> Rules:
     """The allowlist of keyword arguments for the registered generator ``name``.
 
     A table for ``"unet"``; for ``"smp"`` a function of the kwargs (what is allowed
     depends on the architecture); for any other (plugin) generator, the parameters its
-    factory names, each a JSON scalar.
+    factory names, each a JSON scalar. Every generator also takes :data:`HEAD_RULES`.
     """
     if name == "unet":
-        return UNET_RULES
+        return UNET_RULES | HEAD_RULES
     if name == "smp":
         return smp_rules
     try:
@@ -272,7 +276,7 @@ def generator_rules(name: str) -> Rules:
             f"{error} For a generator of your own, import the file or module that registers it "
             "first (CLI: --import FILE; Python: pyramidrefine.load_module)"
         ) from None
-    return named_parameters(factory, SCALAR, exclude=("in_channels", "out_channels"))
+    return named_parameters(factory, SCALAR, exclude=("in_channels", "out_channels")) | HEAD_RULES
 
 
 def named_parameters(
@@ -316,7 +320,7 @@ def smp_rules(kwargs: Mapping[str, Any]) -> dict[str, Rule]:
         accepted.add("decoder_use_batchnorm")  # smp's deprecated spelling, still read
     rules = {key: rule for key, rule in SMP_RULES.items() if key in accepted}
     encoders = Rule(is_smp_encoder, "one of smp's encoders or tu-<a model timm lists>")
-    return {"arch": choice(arch), "encoder_name": encoders, **rules}
+    return {"arch": choice(arch), "encoder_name": encoders, **rules, **HEAD_RULES}
 
 
 def is_smp_encoder(name: Any) -> bool:

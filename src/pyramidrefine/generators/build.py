@@ -11,8 +11,11 @@ from torch import nn
 from ..errors import ConfigurationError
 from ..registry import create_generator
 from . import first_conv_in_channels
+from .colour_head import DEFAULT_TEMPERATURE, with_colour_head
 
 GeneratorSpec = str | Callable[..., nn.Module] | nn.Module | Sequence[nn.Module]
+# Keyword arguments that put a colour-class head on any generator (see colour_head).
+HEAD_KEYS = ("colour_bins", "colour_temperature")
 
 
 def input_channels(in_channels: int, out_channels: int, guide_channels: int = 0) -> int:
@@ -82,6 +85,17 @@ def build_generator(
                 "given by name or factory, not to a ready nn.Module"
             )
         return spec
+    if kwargs.get("colour_bins") is not None:
+        head = {key: kwargs[key] for key in HEAD_KEYS if key in kwargs}
+        inner = {key: value for key, value in kwargs.items() if key not in HEAD_KEYS}
+        bins = int(head["colour_bins"])
+        return with_colour_head(
+            build_generator(spec, in_channels, bins * bins, inner),
+            out_channels,
+            bins,
+            head.get("colour_temperature", DEFAULT_TEMPERATURE),
+        )
+    kwargs = {key: value for key, value in kwargs.items() if key not in HEAD_KEYS}
     channels = {"in_channels": in_channels, "out_channels": out_channels}
     if isinstance(spec, str):
         return create_generator(spec, **channels, **kwargs)

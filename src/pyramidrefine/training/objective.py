@@ -93,8 +93,16 @@ def generator_loss(
             with accelerator.autocast():
                 fake_logits = discriminator(result.condition, result.prediction)
             discriminator.requires_grad_(True)
+        extra = {}
+        if result.class_logits is not None:
+            if "class_logits" not in inspect.signature(objective.generator_loss).parameters:
+                raise ConfigurationError(
+                    f"the model has a colour-class head (colour_bins), which a "
+                    f"{type(objective).__name__} does not train; use loss.name: colour_classes"
+                )
+            extra["class_logits"] = result.class_logits
         loss, level_parts = objective.generator_loss(
-            result.prediction.float(), result.target.float(), fake_logits
+            result.prediction.float(), result.target.float(), fake_logits, **extra
         )
         total = total + result.weight * loss
         parts |= {

@@ -24,13 +24,15 @@ from .config import SchemeConfig
 
 
 class LevelResult(NamedTuple):
-    """One supervised level: its input (the condition), prediction, target and weight."""
+    """One supervised level: its input (the condition), prediction, target and weight, and
+    the colour-class logits of its generator when it has a colour-class head."""
 
     level: int
     condition: torch.Tensor
     prediction: torch.Tensor
     target: torch.Tensor
     weight: float
+    class_logits: torch.Tensor | None = None
 
 
 @dataclass
@@ -171,8 +173,19 @@ def _walk(
         ):
             previous = model.run_level(level, condition, prior, **guided)
         if weights[level] > 0:
-            results.append(LevelResult(level, condition, previous, target, weights[level]))
+            logits = class_logits(model, level, target)
+            results.append(LevelResult(level, condition, previous, target, weights[level], logits))
     return results
+
+
+def class_logits(model: CoarseToFine, level: int, target: torch.Tensor) -> torch.Tensor | None:
+    """The logits the colour-class head of ``level``'s generator kept from its last pass
+    (see :class:`~pyramidrefine.generators.colour_head.ColourClassHead`), cut to the
+    target's pixels (the pyramid pads bottom and right); ``None`` without such a head."""
+    logits = getattr(model.generator_for(level), "class_logits", None)
+    if logits is None:
+        return None
+    return logits[..., : target.shape[-2], : target.shape[-1]]
 
 
 def _upsampled_prior(
