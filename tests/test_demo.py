@@ -9,12 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import pyramidrefine as pr
 from pyramidrefine import METHODS, inference
 from pyramidrefine.batch import FILE_ERRORS
 from pyramidrefine.cli import build_parser, main
 from pyramidrefine.demo import example_photos
 from pyramidrefine.demo import runner as runner_module
-from pyramidrefine.demo.runner import ZOOM_SIDE, DemoRunner, Photo, problem_line, zoom
+from pyramidrefine.demo.runner import NO_HINTS, ZOOM_SIDE, DemoRunner, Photo, problem_line, zoom
+from pyramidrefine.errors import ConfigurationError
 
 
 @pytest.fixture
@@ -87,6 +89,7 @@ def test_the_page_builds_with_its_controls(runner):
     page = build_page(runner)
     ids = {block.elem_id for block in page.blocks.values()}
     assert {"photo", "colour", "compare", "status", "download"} <= ids
+    assert {"hint-picture", "hint-colour", "hint-list", "remove-hint", "clear-hints"} <= ids
     assert page.analytics_enabled is False
 
 
@@ -115,10 +118,10 @@ def test_page_handlers_colour_compare_and_report_problems(runner, tmp_path):
     from pyramidrefine.demo.app import NO_PHOTO, colour_photo, compare_methods
 
     path = str(grey_photo(tmp_path / "wide.png", (128, 32)))
-    pair, _, status = colour_photo(runner, path, "pyramid", None, 0)
+    pair, _, status, *_ = colour_photo(runner, path, "pyramid", None, 0)
     assert [image.size for image in pair] == [(64, 16), (64, 16)]
     assert status.splitlines()[0].startswith("wide.png: scaled down from 128×32 to 64×16")
-    gallery, rows, zoomed, kept, _, _ = compare_methods(runner, path, 0, 0, 50, 50, 16)
+    gallery, rows, zoomed, kept, _, _ = compare_methods(runner, path, 0, 0, [], 50, 50, 16)
     assert [row[0] for row in rows] == list(METHODS) and len(gallery) == len(METHODS) + 1
     assert len(zoomed) == len(kept) == len(gallery)
     (tmp_path / "notes.txt").write_text("not an image")
@@ -138,7 +141,7 @@ def test_page_handlers_refuse_tiny_tiles_big_uploads_and_too_much_work_before_ru
     path = str(grey_photo(tmp_path / "p.png", (48, 40)))
     status = colour_photo(runner, path, "patchwise", 1, 0)[2]
     assert status.startswith("p.png: tiles of 1 pixels are under the minimum of 64")
-    status = compare_methods(runner, path, 16, 0, 50, 50, 16)[4]
+    status = compare_methods(runner, path, 16, 0, [], 50, 50, 16)[4]
     assert status.startswith("p.png: tiles of 16 pixels are under the minimum of 64")
     runner.max_work = 1000
     status = colour_photo(runner, path, "pyramid", 0, 0)[2]
@@ -231,3 +234,109 @@ def test_a_method_is_built_once_and_reused_by_later_requests(runner, monkeypatch
     runner.colour(photo, "patchwise", tile=96)
     assert built == ["pyramid", "patchwise", "patchwise"]
     assert runner.colorizer("pyramid") is runner.colorizer("pyramid")
+
+
+@pytest.fixture
+def hint_runner(tiny_colorizer, tmp_path):
+    """A runner with a colorizer that takes colour hints (3 guide channels)."""
+    guided = pr.add_guide_channels(tiny_colorizer, 3)
+    return DemoRunner(guided, tmp_path, device="cpu", precision="fp32", max_side=64)
+
+
+def recording_hints(monkeypatch):
+    """The hints every Colorizer call gets, as a list (Colorizer still built by the runner)."""
+    given = []
+
+    class Recording(inference.Colorizer):
+        def __call__(self, image, hints=None):
+            given.append(hints)
+            return super().__call__(image, hints=hints)
+
+    monkeypatch.setattr(runner_module, "Colorizer", Recording)
+    return given
+
+
+def test_full_size_pixels_map_to_the_scaled_photos_and_back():
+    photo = Photo("p.png", Image.new("L", (64, 36)), upload_size=(160, 90))
+    assert photo.to_full(10, 20) == (26, 51) and photo.to_image(26, 51) == (10, 20)
+    assert photo.to_full(63, 35) == (158, 88) and photo.to_image(159, 89) == (63, 35)
+    assert all(photo.to_image(*photo.to_full(x, x // 2)) == (x, x // 2) for x in range(64))
+    same = Photo("q.png", Image.new("L", (40, 30)))
+    assert same.full_size == (40, 30) and same.to_full(7, 9) == same.to_image(7, 9) == (7, 9)
+
+
+def test_a_click_places_a_hint_in_the_uploads_pixels_marked_on_a_copy(hint_runner, tmp_path):
+    from pyramidrefine.demo.app import clear_hints, place_hint, remove_last_hint, show_photo
+
+    path = str(grey_photo(tmp_path / "big.png", (160, 90)))  # shown at 64×36
+    canvas, picture, hints, listed, status = show_photo(hint_runner, path)
+    assert picture.size == (64, 36) and (hints, listed) == ([], "")
+    assert status.endswith("hints are listed in the full 160×90 photo's pixels")
+    hints, picture, listed, status = place_hint(hint_runner, canvas, hints, "#C0392B", (10, 20))
+    assert hints == [[26, 51, "#c0392b"]] and listed == "(26, 51, #c0392b)"
+    assert status.startswith("hint 1 at (26, 51), #c0392b; press Colour")
+    assert picture.getpixel((10, 20)) == (0xC0, 0x39, 0x2B)  # the marker, in the hint's colour
+    assert picture.getpixel((10 + 4, 20)) == (255, 255, 255)  # a light ring round a dark colour
+    assert canvas.picture.mode == "L" and canvas.picture.getpixel((10, 20)) != 0xC0  # unmarked
+    hints, picture, listed, _ = place_hint(hint_runner, canvas, hints, "#ffee00", (60, 5))
+    assert listed.splitlines() == ["(26, 51, #c0392b)", "(151, 13, #ffee00)"]
+    assert picture.getpixel((60, 5)) == (255, 238, 0)
+    assert picture.getpixel((60 - 4, 5)) == (0, 0, 0)  # a dark ring round a light colour
+    hints, picture, listed = remove_last_hint(canvas, hints)
+    assert listed == "(26, 51, #c0392b)" and len(set(picture.getpixel((60, 5)))) == 1  # grey
+    hints, picture, listed = clear_hints(canvas)
+    assert (hints, listed) == ([], "")
+    assert np.array_equal(np.asarray(picture.convert("L")), np.asarray(canvas.picture))
+
+
+def test_hints_reach_the_colorizer_at_the_scaled_photos_pixels(hint_runner, tmp_path, monkeypatch):
+    from pyramidrefine.demo.app import colour_photo, compare_methods
+
+    given = recording_hints(monkeypatch)
+    built = []
+    monkeypatch.setattr(hint_runner, "_colorizers", _Counting(built))
+    path = str(grey_photo(tmp_path / "big.png", (160, 90)))
+    hints = [[26, 51, "#c0392b"], [159, 89, "#2e7d32"]]  # full-size pixels
+    pair, download, status, canvas, picture = colour_photo(
+        hint_runner, path, "pyramid", 0, 0, hints
+    )
+    assert given == [[(10, 20, (0xC0, 0x39, 0x2B), 1), (63, 35, (0x2E, 0x7D, 0x32), 1)]]
+    assert status.splitlines()[1].startswith("pyramid with 2 colour hints: ")
+    saved = Path(download.value["path"])
+    assert saved.name == "big_pyramid_hinted.png"
+    assert Image.open(saved).size == pair[1].size == (64, 36)
+    assert canvas.picture is pair[1] and picture.getpixel((10, 20)) == (0xC0, 0x39, 0x2B)
+    colour_photo(hint_runner, path, "pyramid", 0, 0, [])  # no hint: the same Colorizer
+    assert given[-1] is None and built == ["pyramid"]
+    compare_methods(hint_runner, path, 0, 0, hints[:1], 50, 50, 16)
+    assert given[-len(METHODS) :] == [[(10, 20, (0xC0, 0x39, 0x2B), 1)]] * len(METHODS)
+
+
+class _Counting(dict):
+    """A Colorizer cache that notes the method of each Colorizer put in it."""
+
+    def __init__(self, built):
+        super().__init__()
+        self.built = built
+
+    def __setitem__(self, key, value):
+        self.built.append(key[0])
+        super().__setitem__(key, value)
+
+
+def test_a_model_without_guide_channels_says_so_in_one_line(runner, tmp_path):
+    from pyramidrefine.demo.app import build_page, colour_photo, place_hint, show_photo
+
+    path = str(grey_photo(tmp_path / "p.png", (48, 40)))
+    canvas, *_ = show_photo(runner, path)
+    hints, picture, listed, status = place_hint(runner, canvas, [], "#c0392b", (5, 5))
+    assert status == NO_HINTS and "\n" not in status
+    assert status.startswith("this model takes no colour hints; load a hint model")
+    assert "--model" in status
+    assert all(update == {"__type__": "update"} for update in (hints, picture, listed))  # kept
+    status = colour_photo(runner, path, "pyramid", 0, 0, [[5, 5, "#c0392b"]])[2]
+    assert status == f"p.png: {NO_HINTS}"
+    with pytest.raises(ConfigurationError, match="takes no colour hints"):
+        runner.colour(canvas.photo, "pyramid", hints=[(5, 5, "#c0392b")])
+    markdown = [b.value for b in build_page(runner).blocks.values() if hasattr(b, "value")]
+    assert any(isinstance(text, str) and NO_HINTS in text for text in markdown)

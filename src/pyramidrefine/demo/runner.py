@@ -17,6 +17,7 @@ from ..choices import METHOD_TABLE, METHODS
 from ..errors import ConfigurationError, ImageReadError
 from ..geometry import scale_long_side
 from ..hardware import MemoryBudget, Precision, resolve_precision
+from ..hints import GUIDE_CHANNELS, HintLike, parse_hints
 from ..images import read_image
 from ..inference import Colorizer
 from ..methods import apply_method, check_tiling, generator_pixels
@@ -26,15 +27,44 @@ from .limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
 
 RESULT_SECONDS = 600  # results and Gradio's copies of uploads are kept this long
 ZOOM_SIDE = 256  # crops are enlarged (nearest neighbour) to this side, to show the pixels
+NO_HINTS = (
+    "this model takes no colour hints; load a hint model (a colorizer with "
+    f"{GUIDE_CHANNELS} guide channels) with --model DIR_OR_HUB_ID, see docs/hints.md"
+)
 
 
 @dataclass(frozen=True)
 class Photo:
-    """An upload ready to colour: its file name, its pixels and a note on any downscaling."""
+    """An upload ready to colour: its file name, its pixels, a note on any downscaling and
+    the upload's ``(width, height)`` before it.
+
+    Hints are kept in the full-size photo's pixels (those ``pyramidrefine colorize --hint``
+    takes); :meth:`to_full` and :meth:`to_image` map a pixel between the two sizes.
+    """
 
     name: str
     image: Image.Image
     note: str = ""
+    upload_size: tuple[int, int] | None = None  # (width, height) before scaling; None: same
+
+    @property
+    def full_size(self) -> tuple[int, int]:
+        """The upload's ``(width, height)``: the pixels hints are given in."""
+        return self.upload_size or self.image.size
+
+    def to_full(self, x: int, y: int) -> tuple[int, int]:
+        """The full-size pixel under the centre of the image's pixel (``x``, ``y``)."""
+        return tuple(  # type: ignore[return-value]
+            min(int((v + 0.5) * full / shown), full - 1)
+            for v, full, shown in zip((x, y), self.full_size, self.image.size, strict=True)
+        )
+
+    def to_image(self, x: int, y: int) -> tuple[int, int]:
+        """The image's pixel that holds the full-size pixel (``x``, ``y``)."""
+        return tuple(  # type: ignore[return-value]
+            min(int((v + 0.5) * shown / full), shown - 1)
+            for v, full, shown in zip((x, y), self.full_size, self.image.size, strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -46,10 +76,14 @@ class Outcome:
     image: Image.Image
     seconds: float
     peak_mb: float
+    hints: int = 0  # how many colour hints it was given
 
     def summary(self) -> str:
-        """``method: 1.23 s, peak tensor memory 45 MB``."""
-        return f"{self.method}: {self.seconds:.2f} s, peak tensor memory {self.peak_mb:.0f} MB"
+        """``method: 1.23 s, peak tensor memory 45 MB`` (``method with 2 colour hints: ...``)."""
+        given = f" with {self.hints} colour hint{'s' * (self.hints != 1)}" if self.hints else ""
+        return (
+            f"{self.method}{given}: {self.seconds:.2f} s, peak tensor memory {self.peak_mb:.0f} MB"
+        )
 
 
 class DemoRunner:
@@ -112,20 +146,41 @@ class DemoRunner:
         note = (
             f"{path.name}: scaled down from {image.width}×{image.height} to "
             f"{size[0]}×{size[1]} pixels, the demo's limit (--max-side {self.max_side}); "
-            "pyramidrefine colorize takes the full size"
+            "pyramidrefine colorize takes the full size; hints are listed in the full "
+            f"{image.width}×{image.height} photo's pixels"
         )
-        return Photo(path.name, image.resize(size, Image.Resampling.LANCZOS), note)
+        scaled = image.resize(size, Image.Resampling.LANCZOS)
+        return Photo(path.name, scaled, note, image.size)
+
+    def takes_hints(self) -> bool:
+        """Whether the model takes colour hints (a guide of the hints' channels)."""
+        return self.model.guide_channels == GUIDE_CHANNELS
 
     def colour(
-        self, photo: Photo, method: str, *, tile: int | None = None, base_size: int | None = None
+        self,
+        photo: Photo,
+        method: str,
+        *,
+        tile: int | None = None,
+        base_size: int | None = None,
+        hints: Sequence[HintLike] = (),
     ) -> Outcome:
         """Colour ``photo`` by ``method``; ``tile`` and ``base_size`` go to the methods that
-        take them (see :func:`pyramidrefine.methods.apply_method`)."""
+        take them (see :func:`pyramidrefine.methods.apply_method`); ``hints``: colour hints
+        in the full-size photo's pixels (:mod:`pyramidrefine.hints`), given to the model at
+        the scaled photo's (a :class:`ConfigurationError` line if it takes none)."""
+        if hints and not self.takes_hints():
+            raise ConfigurationError(NO_HINTS)
+        scaled = [
+            (*photo.to_image(hint.x, hint.y), hint.rgb, hint.size)
+            for hint in parse_hints(hints, *photo.full_size)
+        ]
         colorizer = self.colorizer(method, tile=tile, base_size=base_size)
         start = time.perf_counter()
-        peak_bytes, image = peak_tensor_bytes(colorizer, photo.image)
+        peak_bytes, image = peak_tensor_bytes(colorizer, photo.image, hints=scaled or None)
         synchronize(self.device)
-        return Outcome(method, image, time.perf_counter() - start, peak_bytes / MB)
+        seconds = time.perf_counter() - start
+        return Outcome(method, image, seconds, peak_bytes / MB, len(scaled))
 
     def colorizer(
         self, method: str, *, tile: int | None = None, base_size: int | None = None
@@ -147,10 +202,16 @@ class DemoRunner:
         return self._colorizers[key]
 
     def compare(
-        self, photo: Photo, *, tile: int | None = None, base_size: int | None = None
+        self,
+        photo: Photo,
+        *,
+        tile: int | None = None,
+        base_size: int | None = None,
+        hints: Sequence[HintLike] = (),
     ) -> list[Outcome]:
         """:meth:`colour` by every method, in the order of :data:`~pyramidrefine.METHODS`."""
-        return [self.colour(photo, method, tile=tile, base_size=base_size) for method in METHODS]
+        settings = {"tile": tile, "base_size": base_size, "hints": hints}
+        return [self.colour(photo, method, **settings) for method in METHODS]
 
     def check(
         self,
@@ -181,7 +242,8 @@ class DemoRunner:
         results older than :data:`RESULT_SECONDS` are removed first."""
         self.remove_old_results()
         folder = Path(tempfile.mkdtemp(dir=self.outputs))
-        path = folder / f"{Path(photo.name).stem}_{outcome.method}.png"
+        hinted = "_hinted" * bool(outcome.hints)
+        path = folder / f"{Path(photo.name).stem}_{outcome.method}{hinted}.png"
         batch.save_image(outcome.image, path)
         return path
 
