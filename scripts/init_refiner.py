@@ -14,8 +14,9 @@ encoder and decoder) over the source as refiner is colorizer v2's start::
     python scripts/init_refiner.py runs/baseline/model runs/composed --refiner '{}' \\
         --refiner-from src/pyramidrefine/weights/colorizer --base-size 128
     python scripts/init_refiner.py src/pyramidrefine/weights/colorizer runs/v2-init \\
-        --refiner '{"colour_bins": null}' \\
-        --settings '{"colour_bins": 22, "refinement": "detail", "max_levels": null}'
+        --refiner '{"colour_bins": null, "head_kernel": 3}' \\
+        --settings '{"colour_bins": 12, "head_kernel": 1, "refinement": "detail",
+                     "max_levels": null}'
 """
 
 from __future__ import annotations

@@ -137,3 +137,26 @@ def test_a_saved_config_may_set_the_head_within_bounds(tmp_path):
     with pytest.raises(pr.errors.CheckpointError, match="colour_bins"):
         pr.load_model(tmp_path / "m")
     assert set(HEAD_RULES) == set(HEAD_KEYS)
+
+
+def test_smp_head_kernel_sets_the_output_convolution(tmp_path):
+    model = pr.CoarseToFine(
+        "smp",
+        in_channels=1,
+        out_channels=2,
+        base_size=32,
+        arch="unet",
+        encoder_name="resnet18",
+        encoder_depth=3,
+        decoder_channels=[16, 8, 8],
+        colour_bins=4,
+        head_kernel=1,
+        refiner={"colour_bins": None, "head_kernel": 3},
+    )
+    coarse, refiner = model.generators
+    assert coarse.inner.segmentation_head[0].kernel_size == (1, 1)
+    assert coarse.inner.segmentation_head[0].out_channels == 16
+    assert refiner.segmentation_head[0].kernel_size == (3, 3)
+    model.save_pretrained(tmp_path / "m")
+    loaded = pr.load_model(tmp_path / "m")
+    assert loaded.generators[0].inner.segmentation_head[0].kernel_size == (1, 1)

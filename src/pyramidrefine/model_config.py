@@ -320,7 +320,8 @@ def smp_rules(kwargs: Mapping[str, Any]) -> dict[str, Rule]:
         accepted.add("decoder_use_batchnorm")  # smp's deprecated spelling, still read
     rules = {key: rule for key, rule in SMP_RULES.items() if key in accepted}
     encoders = Rule(is_smp_encoder, "one of smp's encoders or tu-<a model timm lists>")
-    return {"arch": choice(arch), "encoder_name": encoders, **rules, **HEAD_RULES}
+    head = {"head_kernel": choice(1, 3, 5, 7)}
+    return {"arch": choice(arch), "encoder_name": encoders, **rules, **head, **HEAD_RULES}
 
 
 def is_smp_encoder(name: Any) -> bool:

@@ -17,6 +17,7 @@ def smp_generator(
     arch: str = "unet",
     encoder_name: str = "resnet18",
     encoder_weights: str | None = None,
+    head_kernel: int = 3,
     **kwargs: Any,
 ) -> nn.Module:
     """Build ``smp.create_model(arch, encoder_name, ...)`` with our channel names.
@@ -27,6 +28,8 @@ def smp_generator(
     downloads them. A Python caller's extra keyword arguments go to smp unchanged; a saved
     config (``config.json``) passes only the keys :mod:`pyramidrefine.model_config` allows
     for the architecture, never one that makes smp or timm read a file or download.
+    ``head_kernel``: kernel size of the output convolution (smp's is 3; 1 is much cheaper
+    for a head of many channels, such as a colour-class head's).
     """
     import segmentation_models_pytorch as smp
 
@@ -41,4 +44,9 @@ def smp_generator(
     )
     if local:
         load_imagenet_encoder(model.encoder, encoder_name)
+    head = getattr(model, "segmentation_head", None)
+    if head_kernel != 3 and head is not None and isinstance(head[0], nn.Conv2d):
+        head[0] = nn.Conv2d(
+            head[0].in_channels, out_channels, head_kernel, padding=head_kernel // 2
+        )
     return model
