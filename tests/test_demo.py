@@ -274,7 +274,8 @@ def test_a_click_places_a_hint_in_the_uploads_pixels_marked_on_a_copy(hint_runne
     assert status.endswith("hints are listed in the full 160×90 photo's pixels")
     hints, picture, listed, status = place_hint(hint_runner, canvas, hints, "#C0392B", (10, 20))
     assert hints == [[26, 51, "#c0392b"]] and listed == "(26, 51, #c0392b)"
-    assert status.startswith("hint 1 at (26, 51), #c0392b; press Colour")
+    assert status.splitlines()[0].endswith("hints are listed in the full 160×90 photo's pixels")
+    assert status.splitlines()[1].startswith("hint 1 at (26, 51), #c0392b; press Colour")
     assert picture.getpixel((10, 20)) == (0xC0, 0x39, 0x2B)  # the marker, in the hint's colour
     assert picture.getpixel((10 + 4, 20)) == (255, 255, 255)  # a light ring round a dark colour
     assert canvas.picture.mode == "L" and canvas.picture.getpixel((10, 20)) != 0xC0  # unmarked

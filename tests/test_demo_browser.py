@@ -1,5 +1,6 @@
 """The demo page in a real browser: Debian's Chromium, headless, driven by Playwright."""
 
+import io
 import re
 import shutil
 from urllib.parse import urlsplit
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import pyramidrefine as pr
 from pyramidrefine.demo import example_photos
 from pyramidrefine.demo.app import serve
 from pyramidrefine.demo.runner import DemoRunner
@@ -38,6 +40,19 @@ def url(tmp_path_factory):
     """The demo with the shipped colorizer, served on 127.0.0.1 from this process."""
     outputs = tmp_path_factory.mktemp("outputs")
     runner = DemoRunner(load_colorizer(), outputs, device="cpu", precision="fp32")
+    page = serve(runner, host="127.0.0.1")
+    yield page.local_url
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def hint_url(tmp_path_factory):
+    """The demo with a tiny random colorizer that takes colour hints (3 guide channels)."""
+    tiny = pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2
+    )
+    guided = pr.add_guide_channels(tiny.eval(), 3)
+    runner = DemoRunner(guided, tmp_path_factory.mktemp("outputs"), device="cpu", precision="fp32")
     page = serve(runner, host="127.0.0.1")
     yield page.local_url
     page.close()
@@ -102,3 +117,40 @@ def test_a_bad_file_shows_its_one_line_error(browser, url, tmp_path):
     expect(status).to_have_value(line, timeout=TIMEOUT_MS)
     expect(page.locator("#download")).to_be_hidden()
     assert "Traceback" not in page.content()
+
+
+def test_a_hint_placed_by_a_click_is_marked_listed_and_run_with(browser, hint_url, tmp_path):
+    from playwright.sync_api import expect
+
+    photo = tmp_path / "cat.png"
+    with Image.open(example_photos()[1]) as example:
+        example.resize((64, 48)).save(photo)
+    page = browser.new_page()
+    page.goto(hint_url)
+    page.locator("#photo input[type=file]").set_input_files(photo)
+    page.get_by_role("tab", name="Colour hints").click()
+    picture = page.locator("#hint-picture img")
+    expect(picture).to_be_visible(timeout=TIMEOUT_MS)
+    box = picture.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+    listed = page.locator("#hint-list textarea")
+    expect(listed).to_have_value(
+        re.compile(r"^\((1[5-7]), (2[3-5]), #c0392b\)$"), timeout=TIMEOUT_MS
+    )
+    x, y = (int(v) for v in re.findall(r"\d+", listed.input_value())[:2])
+    marked = page.request.get(picture.get_attribute("src")).body()  # the picture shown
+    with Image.open(io.BytesIO(marked)) as shown:
+        assert shown.size == (64, 48) and shown.convert("RGB").getpixel((x, y)) == (192, 57, 43)
+    page.click("#colour")
+    status = page.locator("#status textarea")
+    expect(status).to_have_value(
+        re.compile(r"^pyramid with 1 colour hint: .*cat\.png, 64×48"), timeout=TIMEOUT_MS
+    )
+    page.get_by_role("tab", name="Result").click()
+    with page.expect_download() as download:
+        page.locator("#download").click()
+    assert download.value.suggested_filename == "cat_pyramid_hinted.png"
+    saved = tmp_path / "result.png"
+    download.value.save_as(saved)
+    with Image.open(saved) as result:
+        assert (result.mode, result.size) == ("RGB", (64, 48))

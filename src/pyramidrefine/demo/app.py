@@ -277,8 +277,8 @@ def place_hint(
         return gr.skip(), gr.skip(), gr.skip(), str(error)
     placed = [*hints, hint]
     x, y, rgb = hint
-    status = f"hint {len(placed)} at ({x}, {y}), {rgb}; press Colour to run with the hints"
-    return placed, draw_markers(canvas, placed), hint_text(placed), status
+    line = f"hint {len(placed)} at ({x}, {y}), {rgb}; press Colour to run with the hints"
+    return placed, draw_markers(canvas, placed), hint_text(placed), _status(canvas.photo, line)
 
 
 def remove_last_hint(canvas: Canvas | None, hints: list[PageHint]) -> tuple:
