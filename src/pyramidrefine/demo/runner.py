@@ -54,16 +54,18 @@ class Photo:
 
     def to_full(self, x: int, y: int) -> tuple[int, int]:
         """The full-size pixel under the centre of the image's pixel (``x``, ``y``)."""
-        return tuple(  # type: ignore[return-value]
-            min(int((v + 0.5) * full / shown), full - 1)
-            for v, full, shown in zip((x, y), self.full_size, self.image.size, strict=True)
+        (width, height), (full_width, full_height) = self.image.size, self.full_size
+        return (
+            min(int((x + 0.5) * full_width / width), full_width - 1),
+            min(int((y + 0.5) * full_height / height), full_height - 1),
         )
 
     def to_image(self, x: int, y: int) -> tuple[int, int]:
         """The image's pixel that holds the full-size pixel (``x``, ``y``)."""
-        return tuple(  # type: ignore[return-value]
-            min(int((v + 0.5) * shown / full), shown - 1)
-            for v, full, shown in zip((x, y), self.full_size, self.image.size, strict=True)
+        (width, height), (full_width, full_height) = self.image.size, self.full_size
+        return (
+            min(int((x + 0.5) * width / full_width), width - 1),
+            min(int((y + 0.5) * height / full_height), height - 1),
         )
 
 
