@@ -6,8 +6,9 @@ lighter decoder: the encoder), the rest keeps its initialisation. Then train it 
 ``model.init_from=OUT model.refiner=...`` (the same refiner arguments), or use it as it is
 (e.g. a full-resolution model as the coarse level, a pyramid's generator as refiner).
 ``--settings`` overrides the source's config (``CoarseToFine`` settings and the coarse
-generator's arguments): a coarse level that classifies colours (a new head, the source's
-encoder and decoder) over the source as refiner is colorizer v2's start::
+generator's arguments): a coarse level that classifies colours (the source's encoder and
+decoder, a head started as the source's regression: a peak at the ab it predicts) over the
+source as refiner is colorizer v2's start::
 
     python scripts/init_refiner.py src/pyramidrefine/weights/colorizer runs/refiner-init \\
         --refiner '{"decoder_channels": [64, 32, 24, 16, 8]}'
@@ -25,9 +26,27 @@ import argparse
 import json
 from pathlib import Path
 
+import torch
 from torch import nn
 
 from pyramidrefine import CoarseToFine
+from pyramidrefine.generators.colour_head import ColourClassHead
+
+
+def classes_from_regression(head: ColourClassHead, regression: nn.Conv2d, spread: float) -> None:
+    """Start ``head``'s output convolution as the regression it replaces: logits
+    ``(c_k · ab - |c_k|² / 2) / spread²`` over the bin centres ``c_k``, a peak of width
+    ``spread`` around the ab that ``regression`` (the source's ``ab`` output convolution)
+    predicts; a 1×1 head takes the sum of the source's taps."""
+    conv = head.inner.segmentation_head[0]
+    centres = head.grid.centres()
+    with torch.no_grad():
+        weight = torch.einsum("kc,cihw->kihw", centres, regression.weight) / spread**2
+        if conv.kernel_size != regression.kernel_size:
+            weight = weight.sum(dim=(2, 3), keepdim=True)
+        conv.weight.copy_(weight)
+        bias = centres @ regression.bias - 0.5 * (centres**2).sum(dim=1)
+        conv.bias.copy_(bias / spread**2)
 
 
 def copy_matching(module: nn.Module, weights: dict) -> int:
@@ -52,10 +71,13 @@ def main() -> None:
     if args.base_size:
         config |= {"base_size": args.base_size, "levels": None}
     model = CoarseToFine(config.pop("generator"), **config)
-    coarse, refiner = model.generators
-    coarse = getattr(coarse, "inner", coarse)  # a colour-class head's generator
-    source = CoarseToFine.from_pretrained(args.source).generators[0].state_dict()
-    taken = copy_matching(coarse, source)
+    head, refiner = model.generators
+    coarse = getattr(head, "inner", head)  # a colour-class head's generator
+    source_generator = CoarseToFine.from_pretrained(args.source).generators[0]
+    taken = copy_matching(coarse, source_generator.state_dict())
+    if isinstance(head, ColourClassHead):
+        regression = source_generator.segmentation_head[0]
+        classes_from_regression(head, regression, spread=head.grid.width)
     weights = CoarseToFine.from_pretrained(args.refiner_from or args.source).generators[0]
     matching = copy_matching(refiner, weights.state_dict())
     model.save_pretrained(args.out)
