@@ -71,7 +71,7 @@ def test_auto_measures_once_per_bucket_and_keeps_small_inputs_on_torch(
     assert colorizer.backend == "auto"
     small = grey(60, 80)
     torch.testing.assert_close(
-        colorizer(small), pr.Colorizer(tiny_colorizer, backend="torch")(small)
+        colorizer(small), pr.Colorizer(tiny_colorizer, backend="torch", precision="fp32")(small)
     )
     assert exports(cache) == []  # below MIN_SIDE: nothing exported, nothing measured
     large = grey(backends.MIN_SIDE, backends.MIN_SIDE + 8)
@@ -114,7 +114,9 @@ def test_auto_falls_back_to_torch_when_the_export_fails(tiny_colorizer, monkeypa
     image = grey(backends.MIN_SIDE, backends.MIN_SIDE)
     with pytest.warns(UserWarning, match="using torch, not onnxruntime .Unsupported"):
         result = colorizer(image)
-    torch.testing.assert_close(result, pr.Colorizer(tiny_colorizer, backend="torch")(image))
+    torch.testing.assert_close(
+        result, pr.Colorizer(tiny_colorizer, backend="torch", precision="fp32")(image)
+    )
 
 
 @pytest.mark.filterwarnings("ignore:bf16 on a CPU")

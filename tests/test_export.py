@@ -156,3 +156,22 @@ def test_small_tiles_are_chosen_at_run_time_not_saved(tmp_path, exported):
     with pytest.raises(ConfigurationError, match="choose small tiles at run time"):
         export(_model(levels=1, tile=16, overlap=4), tmp_path / "small")
     assert not (tmp_path / "small").exists()
+
+
+def test_an_export_under_bf16_autocast_is_a_float32_graph(tmp_path):
+    """Pipelines on CPUs with native bf16 export from inside their autocast."""
+    model = _model(levels=1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        export(model, tmp_path)
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        expected = model(x).numpy()
+    np.testing.assert_allclose(OnnxCoarseToFine(tmp_path)(x.numpy()), expected, atol=1e-3)
+
+
+def test_a_graph_onnxruntime_refuses_is_one_line(tmp_path, exported):
+    folder = crafted(tmp_path, exported, {})
+    (folder / "generator-0.onnx").write_bytes(b"not a graph")
+    with pytest.raises(pr.CheckpointError, match="onnxruntime cannot open this graph") as caught:
+        OnnxCoarseToFine(folder)
+    assert "\n" not in str(caught.value)

@@ -39,7 +39,7 @@ from .pyramid import CoarseToFine
 
 Backend = Literal["auto", "torch", "onnxruntime"]
 CACHE_ENV = "PYRAMIDREFINE_CACHE"
-CACHE_VERSION = 1  # bump when the export or the key changes what a cached folder holds
+CACHE_VERSION = 2  # bump when the export or the key changes what a cached folder holds
 AGREEMENT = 1e-3  # mean |onnxruntime - torch float32| on a probe, in the model's units
 # auto: inputs whose long side is below MIN_SIDE run on torch (both take milliseconds);
 # above, sizes are bucketed by powers of two, measured at most at MAX_MEASURED_SIDE².

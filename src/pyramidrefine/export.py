@@ -78,8 +78,10 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[str]:
     parameter = next(model.parameters())
     example = parameter.new_zeros(1, model.generator_in_channels, side, side + model.pad_multiple)
     write = _onnx if format == "onnx" else _torchscript
-    for generator, name in zip(model.generators, names, strict=True):
-        write(generator, example, folder / name)
+    # float32 graphs whatever autocast the caller runs under (a bf16 Conv is no valid ONNX)
+    with torch.autocast(parameter.device.type, enabled=False):
+        for generator, name in zip(model.generators, names, strict=True):
+            write(generator, example, folder / name)
     config = {
         "format": format,
         "generators": names,

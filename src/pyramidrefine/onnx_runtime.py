@@ -69,9 +69,7 @@ class OnnxCoarseToFine:
         if threads is not None:
             options.intra_op_num_threads = threads
         self.sessions = [
-            onnxruntime.InferenceSession(
-                str(folder / name), options, providers=providers or ["CPUExecutionProvider"]
-            )
+            open_session(onnxruntime, folder / name, options, providers)
             for name in config["generators"]
         ]
 
@@ -141,6 +139,21 @@ _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge"}
 EXPORTED_SIZES = ("in_channels", "out_channels", "pad_multiple", "overlap")
 EXPORTED_OPTIONAL = ("levels", "base_size", "max_levels", "tile", "guide_channels")
 _GENERATOR_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.onnx")
+
+
+def open_session(onnxruntime: Any, path: Path, options: Any, providers: list[str] | None) -> Any:
+    """An onnxruntime session of ``path``; a graph onnxruntime refuses is a one-line
+    :class:`CheckpointError` (onnxruntime's own errors are not Python exception types)."""
+    try:
+        return onnxruntime.InferenceSession(
+            str(path), options, providers=providers or ["CPUExecutionProvider"]
+        )
+    except Exception as error:  # pybind errors (Fail, InvalidGraph, ...) are not subclasses
+        first = (str(error) or type(error).__name__).splitlines()[0]
+        raise CheckpointError(
+            f"{path}: onnxruntime cannot open this graph ({first[:200]}); export the model "
+            "again (pyramidrefine export --format onnx)"
+        ) from None
 
 
 def read_exported(folder: Path, *, saved_tiling: bool = True) -> dict[str, Any]:
