@@ -127,8 +127,8 @@ def test_colorize_is_bounded_by_default(model, monkeypatch):
     monkeypatch.setattr(pr.hardware, "available_memory", lambda device="cpu": 4 * 2**30)
     colorizer = pr.Colorizer(model)
     assert colorizer.memory_budget == 2**30
-    assert colorizer.predict.memory_budget == 2**30
-    assert pr.Colorizer(model, memory_budget=None).predict.memory_budget is None
+    assert colorizer.predict.model.memory_budget == 2**30
+    assert pr.Colorizer(model, memory_budget=None).predict.model.memory_budget is None
 
 
 def test_the_probe_leaves_a_training_model_untouched(model):
@@ -176,3 +176,36 @@ def test_the_pixel_cost_is_probed_only_when_the_budget_decides(model):
     assert plan(60, 60, tile=64, memory_budget=2**30, **plain) == TilePlan(None)
     final_plan(model.with_settings(tile=64), 500, 500)
     assert model._bytes_per_pixel == {}  # no probe pass ran
+
+
+def test_what_the_caller_holds_comes_off_the_pyramids_share():
+    gib = 2**30
+    assert tile_planner.pyramid_budget(None) is None
+    assert tile_planner.pyramid_budget(gib) == gib
+    with tile_planner.reserved_memory(gib // 4):
+        assert tile_planner.pyramid_budget(gib) == gib - gib // 4
+    with tile_planner.reserved_memory(2 * gib):  # never under the floor, nor over the budget
+        assert tile_planner.pyramid_budget(gib) == tile_planner.MIN_PYRAMID_BYTES
+        assert tile_planner.pyramid_budget(1000) == 1000
+    assert tile_planner.pyramid_budget(gib) == gib  # the block's reservation is gone
+
+
+def test_a_call_reserves_the_runtime_and_the_photos_full_size_buffers(model, monkeypatch):
+    seen = []
+    plan = tile_planner.plan_level
+    monkeypatch.setattr(
+        tile_planner,
+        "plan_level",
+        lambda *args, **kwargs: seen.append(kwargs["memory_budget"]) or plan(*args, **kwargs),
+    )
+    budget = 4 * 2**30
+    colorizer = pr.Colorizer(model, memory_budget=budget, backend="torch")
+    colorizer.runtime_bytes = 2**30
+    colorizer(np.zeros((96, 128), np.uint8))
+    held = 2**30 + inference.FULL_SIZE_BYTES_PER_PIXEL * 96 * 128
+    assert seen and set(seen) == {budget - held}
+    # a runtime larger than the budget leaves the pyramid its floor
+    colorizer.runtime_bytes = 5 * 2**30
+    seen.clear()
+    colorizer(np.zeros((96, 128), np.uint8))
+    assert set(seen) == {tile_planner.MIN_PYRAMID_BYTES}

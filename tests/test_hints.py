@@ -138,7 +138,9 @@ def test_colorizer_and_colorize_take_hints():
     plain = np.asarray(colorizer(grey_photo()), np.float32)
     hinted = np.asarray(colorizer(grey_photo(), hints=[(10, 12, "#c0392b", 3)]), np.float32)
     assert np.abs(hinted - plain).max() > 1
-    again = pr.colorize(grey_photo(), model, hints=[(10, 12, "#c0392b", 3)], backend="torch")
+    again = pr.colorize(
+        grey_photo(), model, hints=[(10, 12, "#c0392b", 3)], backend="torch", precision="fp32"
+    )
     np.testing.assert_array_equal(np.asarray(again), hinted.astype(np.uint8))
     np.testing.assert_array_equal(np.asarray(colorizer(grey_photo(), hints=[])), plain)
 

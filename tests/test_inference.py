@@ -5,6 +5,9 @@ from kornia.color import rgb_to_lab
 from PIL import Image
 
 import pyramidrefine as pr
+from pyramidrefine.errors import ConfigurationError
+from pyramidrefine.methods import LowRes
+from pyramidrefine.tasks import ColorizationTask
 
 
 def test_pil_grey_in_pil_colour_out(tiny_colorizer):
@@ -81,3 +84,29 @@ def test_model_of_another_task_is_refused():
     model = pr.CoarseToFine("unet", in_channels=3, out_channels=3, levels=1, depth=1)
     with pytest.raises(pr.ConfigurationError, match="1 channel"):
         pr.colorize(torch.rand(3, 8, 8), model=model)
+
+
+def test_colorizers_run_the_network_up_to_max_network_side():
+    model = pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2
+    )
+    sizes = []
+    model.generators[0].register_forward_hook(lambda m, args, out: sizes.append(args[0].shape[-2:]))
+    photo = Image.fromarray((np.arange(200 * 300).reshape(200, 300) % 253).astype(np.uint8))
+    capped = pr.Colorizer(model.eval(), max_network_side=64, backend="torch", precision="fp32")
+    coloured = capped(photo)
+    assert coloured.size == photo.size and max(max(s) for s in sizes) <= 64
+    lightness = ColorizationTask().luminance  # the full-resolution L is kept
+    grey = torch.from_numpy(np.asarray(photo, np.float32) / 255)[None, None]
+    result = torch.from_numpy(np.asarray(coloured, np.float32) / 255).permute(2, 0, 1)[None]
+    assert (lightness(result) - lightness(grey)).abs().max() < 0.02
+    sizes.clear()
+    pr.Colorizer(model, max_network_side=None, backend="torch")(photo)
+    assert max(max(s) for s in sizes) == 300
+    assert not isinstance(pr.Pipeline(model, task="colorization").predict, LowRes)  # no limit
+
+
+@pytest.mark.parametrize("side", [0, 63, 2.5, True, "4096"])
+def test_a_bad_max_network_side_is_one_line(side):
+    with pytest.raises(ConfigurationError, match="max_network_side must be None"):
+        pr.Colorizer(max_network_side=side)

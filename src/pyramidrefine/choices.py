@@ -12,6 +12,11 @@ from dataclasses import dataclass
 DEFAULT_TILE = 512  # pyramid-tiled's tile; patchwise's is the base size
 DEFAULT_OVERLAP = 64  # at most a quarter of the tile
 DEFAULT_BASE_SIZE = 256  # when neither the call nor the model gives one
+# Colorizers run the network up to this long side; larger photos get its chroma upsampled
+# bilinearly under their own full-resolution L (as JPEG's 4:2:0 keeps chroma at half
+# resolution): an 8K photo costs a 4K one's network time (docs/benchmarks.md, "Runtimes").
+DEFAULT_MAX_NETWORK_SIDE = 4096
+MIN_NETWORK_SIDE = 64
 
 
 @dataclass(frozen=True)

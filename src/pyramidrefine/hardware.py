@@ -46,6 +46,7 @@ CPU_BUDGET_CAP = int(1.5 * GIB)
 GPU_BUDGET_SHARE = 0.5
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": GIB, "T": 1024**4}
 _MEMINFO = Path("/proc/meminfo")
+_STATM = Path("/proc/self/statm")
 _CPUINFO = Path("/proc/cpuinfo")
 
 
@@ -107,6 +108,20 @@ def _has_fast_bf16(device_type: str) -> bool:
     if device_type == "cuda":
         return torch.cuda.is_bf16_supported(including_emulation=False)
     return device_type == "cpu" and cpu_has_native_bf16()
+
+
+def resident_bytes() -> int:
+    """This process's resident memory (RSS) in bytes; 0 where it cannot be read."""
+    try:
+        pages = int(_STATM.read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+    except ImportError:
+        return 0
+    return int(psutil.Process().memory_info().rss)
 
 
 def available_memory(device: str | torch.device = "cpu") -> int:

@@ -127,27 +127,26 @@ class ImageKind:
     batched: bool = False
 
 
-def to_tensor(image: ImageLike) -> tuple[torch.Tensor, ImageKind]:
+def to_tensor(image: ImageLike, *, keep_uint8: bool = False) -> tuple[torch.Tensor, ImageKind]:
     """``B×C×H×W`` float tensor in [0, 1] (C = 1 or 3) and the kind to convert back to.
 
     Accepts PIL images, paths (read as PIL), NumPy arrays ``H×W``, ``H×W×1`` or ``H×W×3``
     (uint8, or float in [0, 1]) and tensors ``C×H×W`` or ``B×C×H×W`` (float in [0, 1]).
+    ``keep_uint8``: 8-bit pictures (PIL, uint8 arrays) come as uint8 (0..255), a quarter
+    of the memory, for :func:`unit_float` to convert piece by piece.
     """
     if isinstance(image, str | os.PathLike):
         image = read_image(image)
     if isinstance(image, Image.Image):
-        array = np.asarray(normalise_mode(image), dtype=np.float32)  # a new array
-        array /= 255.0
-        return _hwc_to_tensor(array), ImageKind("pil")
+        pixels = _uint8_tensor(np.asarray(normalise_mode(image)))
+        return (pixels if keep_uint8 else unit_float(pixels)), ImageKind("pil")
     if isinstance(image, np.ndarray):
         if image.dtype == np.uint8:
-            array = image.astype(np.float32)
-            array /= 255.0
-        elif np.issubdtype(image.dtype, np.floating):
-            array = image.astype(np.float32)
-        else:
-            raise InvalidInputError(f"NumPy images must be uint8 or float, got {image.dtype}")
-        return _hwc_to_tensor(array), ImageKind("numpy", image.dtype)
+            pixels = _uint8_tensor(image)
+            return (pixels if keep_uint8 else unit_float(pixels)), ImageKind("numpy", image.dtype)
+        if np.issubdtype(image.dtype, np.floating):
+            return _hwc_to_tensor(image.astype(np.float32)), ImageKind("numpy", image.dtype)
+        raise InvalidInputError(f"NumPy images must be uint8 or float, got {image.dtype}")
     if isinstance(image, torch.Tensor):
         batched = image.ndim == 4
         tensor = image if batched else image.unsqueeze(0)
@@ -169,17 +168,41 @@ def from_tensor(rgb: torch.Tensor, kind: ImageKind) -> Image.Image | np.ndarray 
         return rgb if kind.batched else rgb[0]
     if kind.kind == "numpy" and kind.dtype != np.uint8:
         return rgb[0].permute(1, 2, 0).cpu().numpy().astype(kind.dtype)
-    pixels = rgb[0].cpu().mul(255.0).round_().to(torch.uint8)  # one float copy, not three
+    pixels = rgb[0].cpu() if rgb.dtype == torch.uint8 else quantise(rgb[0].cpu())
     array = pixels.permute(1, 2, 0).contiguous().numpy()
     return array if kind.kind == "numpy" else Image.fromarray(array)
 
 
-def _hwc_to_tensor(array: np.ndarray) -> torch.Tensor:
+def unit_float(pixels: torch.Tensor) -> torch.Tensor:
+    """A uint8 tensor (0..255) as float32 in [0, 1]; float tensors pass unchanged."""
+    return pixels.float().div_(255.0) if pixels.dtype == torch.uint8 else pixels
+
+
+def quantise(rgb: torch.Tensor) -> torch.Tensor:
+    """Float RGB in [0, 1] as uint8 (0..255, rounded): what an 8-bit picture holds."""
+    return rgb.mul(255.0).round_().to(torch.uint8)  # one float copy, not three
+
+
+def _check_shape(array: np.ndarray) -> np.ndarray:
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[2] not in (1, 3):
         raise InvalidInputError(f"arrays must be H×W, H×W×1 or H×W×3, got shape {array.shape}")
-    return _check_values(torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None])
+    if min(array.shape[:2]) < 1:
+        raise InvalidInputError(f"empty image of shape {tuple(array.shape)}")
+    return array
+
+
+def _uint8_tensor(array: np.ndarray) -> torch.Tensor:
+    """``1×C×H×W`` uint8 of an 8-bit ``H×W[×C]`` array (always in range: no value check)."""
+    array = _check_shape(array)
+    pixels = torch.from_numpy(array if array.flags.writeable else array.copy())
+    return pixels.permute(2, 0, 1)[None].contiguous()
+
+
+def _hwc_to_tensor(array: np.ndarray) -> torch.Tensor:
+    array = np.ascontiguousarray(_check_shape(array))
+    return _check_values(torch.from_numpy(array).permute(2, 0, 1)[None])
 
 
 def _check_values(tensor: torch.Tensor) -> torch.Tensor:

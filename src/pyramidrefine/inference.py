@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 
 from .backends import Backend, select_backend
+from .choices import DEFAULT_MAX_NETWORK_SIDE, MIN_NETWORK_SIDE
 from .devices import resolve_device
 from .errors import ConfigurationError
 from .fusion import fold_pyramid
@@ -19,16 +20,18 @@ from .hardware import (
     MemoryBudget,
     Precision,
     autocast,
+    resident_bytes,
     resolve_memory_budget,
     resolve_precision,
 )
 from .hints import GUIDE_CHANNELS, HintLike, parse_hints, render_guide
-from .images import ImageLike, from_tensor, to_tensor
-from .methods import apply_method
+from .images import ImageLike, from_tensor, quantise, to_tensor, unit_float
+from .methods import LowRes, apply_method
 from .pretrained import load_model, model_task
 from .pyramid import CoarseToFine
 from .registry import create_task
 from .tasks import ColorizationTask, Task
+from .tile_planner import reserved_memory
 
 ModelLike = CoarseToFine | str | os.PathLike | None
 # Bytes of temporaries per pixel of the colour conversions (L from RGB, RGB from Lab with
@@ -36,6 +39,10 @@ ModelLike = CoarseToFine | str | os.PathLike | None
 # pixelwise, so they run in bands of at most COLOUR_BAND_BYTES of temporaries.
 COLOUR_BYTES_PER_PIXEL = 160
 COLOUR_BAND_BYTES = 256 * 1024**2
+# Bytes per pixel of the photo's full-size buffers during a call, which the memory budget
+# counts besides the runtime: the picture in and out (uint8 RGB, 3 + 3), its tensor (3),
+# L (4), the prediction (ab, 8) and the result (3).
+FULL_SIZE_BYTES_PER_PIXEL = 24
 
 
 class Pipeline:
@@ -71,7 +78,9 @@ class Pipeline:
         precision: Precision = "auto",
         memory_budget: MemoryBudget = "auto",
         backend: Backend = "auto",
+        max_network_side: int | None = None,
     ) -> None:
+        check_network_side(max_network_side)
         if not isinstance(task, Task):
             named = task is not None or isinstance(model, CoarseToFine)
             task = create_task(task or "colorization") if named else model_task(model)
@@ -89,7 +98,7 @@ class Pipeline:
         model = fold_pyramid(model).to(self.device, memory_format=torch.channels_last)
 
         def predictor(model: CoarseToFine) -> Callable[[torch.Tensor], torch.Tensor]:
-            return apply_method(
+            method_predictor = apply_method(
                 model,
                 method,
                 tile=tile,
@@ -97,6 +106,9 @@ class Pipeline:
                 base_size=base_size,
                 memory_budget=self.memory_budget,
             )
+            if max_network_side is None:
+                return method_predictor
+            return LowRes(method_predictor, max_network_side)
 
         self.predict = predictor(model)  # the method on the torch model
         self.runner, self.backend = select_backend(
@@ -111,6 +123,7 @@ class Pipeline:
         )
         if self.backend == "onnxruntime":
             self.precision = "fp32"  # the exported graph's
+        self.runtime_bytes = resident_bytes()  # the runtime and the model, held throughout
 
     def __call__(
         self, image: ImageLike, hints: Iterable[HintLike] | None = None
@@ -118,16 +131,26 @@ class Pipeline:
         """The task's output for ``image``, of the kind it was given; ``hints``: colour hints
         ``(x, y, colour)`` or ``(x, y, colour, size)`` in ``image``'s pixels (see
         :mod:`~pyramidrefine.hints`), for models with guide channels."""
-        rgb, kind = to_tensor(image)
+        rgb, kind = to_tensor(image, keep_uint8=True)  # 8-bit pictures stay 8-bit
         if rgb.shape[1] == 1:
             rgb = rgb.expand(-1, 3, -1, -1)
         guide = None if hints is None else self.guide(hints, rgb.shape[0], *rgb.shape[-2:])
-        with torch.inference_mode():
-            inputs = self._in_bands(self.task.inputs, rgb, to=self.device)
+        eight_bit = kind.kind == "pil" or kind.dtype == np.uint8
+        held = self.runtime_bytes + FULL_SIZE_BYTES_PER_PIXEL * rgb[:, 0].numel()
+        with torch.inference_mode(), reserved_memory(held):
+            inputs = self._in_bands(
+                lambda band: self.task.inputs(unit_float(band)), rgb, to=self.device
+            )
             del rgb
             with self.autocast():
                 outputs = self.runner(inputs) if guide is None else self.runner(inputs, guide=guide)
-            result = self._in_bands(self.task.render, inputs, outputs, to=torch.device("cpu"))
+            render = self.task.render
+            result = self._in_bands(
+                (lambda *bands: quantise(render(*bands))) if eight_bit else render,
+                inputs,
+                outputs,
+                to=torch.device("cpu"),
+            )
         return from_tensor(result, kind)
 
     def guide(
@@ -193,6 +216,18 @@ class Pipeline:
         return output
 
 
+def check_network_side(side: int | None) -> None:
+    """Refuse (one line) a ``max_network_side`` that is not ``None`` or an integer of at
+    least :data:`MIN_NETWORK_SIDE`."""
+    if side is None:
+        return
+    if isinstance(side, bool) or not isinstance(side, int) or side < MIN_NETWORK_SIDE:
+        raise ConfigurationError(
+            f"max_network_side must be None (no limit) or a long side of at least "
+            f"{MIN_NETWORK_SIDE} pixels, got {side!r}"
+        )
+
+
 class Colorizer(Pipeline):
     """A colorizer, an inference method, a device and a precision, ready for many images.
 
@@ -202,6 +237,7 @@ class Colorizer(Pipeline):
 
     def __init__(self, model: ModelLike = None, **options: Any) -> None:
         model = "default" if model is None else model
+        options.setdefault("max_network_side", DEFAULT_MAX_NETWORK_SIDE)
         super().__init__(model, task=ColorizationTask(), **options)
 
     def mismatch(self, model: CoarseToFine) -> str:
@@ -238,11 +274,17 @@ def colorize(
     (default ``"auto"``) bounds the memory of the run: bytes, ``"auto"`` (a quarter of the
     available RAM, at most 1.5 GiB; half the free GPU memory) or ``None`` (unbounded);
     levels that would not fit run tile by tile (every method but ``baseline``), and the
-    colour conversions run in bands. ``backend`` (default ``"auto"``) runs the generators
-    in ``"torch"``, in ``"onnxruntime"`` (CPU, float32; the model is exported to ONNX once
-    and cached, see :mod:`pyramidrefine.backends`) or, ``"auto"``, in whichever was
-    measured faster on this machine for the image's size (torch where onnxruntime is not
-    installed, on GPUs and with ``precision="bf16"``); the outputs agree within 1e-3.
+    colour conversions run in bands. The budget counts the process as it was when the
+    pipeline was built (the runtime and the model) and the photo's full-size buffers; the
+    pyramid plans with the rest (at least 256 MiB). ``backend`` (default ``"auto"``) runs
+    the generators in ``"torch"``, in ``"onnxruntime"`` (CPU, float32; the model is
+    exported to ONNX once and cached, see :mod:`pyramidrefine.backends`) or, ``"auto"``,
+    in whichever was measured faster on this machine for the image's size (torch where
+    onnxruntime is not installed, on GPUs and with ``precision="bf16"``); the outputs agree
+    within 1e-3.
+    ``max_network_side`` (default 4096 for colorizers, ``None`` for :class:`Pipeline`:
+    unbounded): a larger input runs the method on a copy shrunk to this long side and its
+    prediction (the chroma) is upsampled bilinearly under the full-resolution L.
     ``hints``: colour hints, ``[(x, y, colour), ...]`` with pixel coordinates of ``image``
     and colours ``(r, g, b)`` (0..255) or ``"#rrggbb"`` (see :mod:`~pyramidrefine.hints`),
     for a colorizer fine-tuned with hints (``guide_channels=3``). To colour many images,

@@ -160,7 +160,9 @@ def check_tiling(predictor: Predictor) -> None:
     """Refuse the tilings the commands and the demo do not run: tiles under
     :data:`MIN_TILE` pixels, or an overlap of half the tile or more (the tiles' starts then
     lie a few pixels apart); a one-line :class:`ConfigurationError`."""
-    model = predictor.model if isinstance(predictor, LowRes) else predictor
+    model = predictor
+    while isinstance(model, LowRes):
+        model = model.model
     tile = getattr(model, "tile", None)
     if tile is None:
         return

@@ -208,7 +208,7 @@ class CoarseToFine(
             tile=self.tile,
             overlap=self.overlap,
             pad_multiple=self.pad_multiple,
-            memory_budget=self.memory_budget,
+            memory_budget=tile_planner.pyramid_budget(self.memory_budget),
             # Full-size channels besides the activations: input, prior, guide, output, weights.
             buffer_channels=self.generator_in_channels + self.out_channels,
             bytes_per_pixel=lambda: self.activation_bytes_per_pixel(level, x),

@@ -10,7 +10,9 @@ overlaps included), and its tiles run in batches as large as fit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from . import geometry
@@ -24,6 +26,31 @@ ALLOCATOR_MARGIN = 1.25
 # Bytes per pixel of each full-size float32 channel a level holds besides its generator's
 # activations.
 BUFFER_BYTES_PER_CHANNEL = 4
+# The pyramid's share of a budget never falls under this (or the budget, if smaller),
+# whatever the caller holds: tiles of a few pixels would take forever.
+MIN_PYRAMID_BYTES = 256 * 1024**2
+
+_reserved = contextvars.ContextVar("pyramidrefine_reserved_bytes", default=0)
+
+
+@contextlib.contextmanager
+def reserved_memory(nbytes: int) -> Iterator[None]:
+    """Within the block, plans leave ``nbytes`` of every memory budget to the caller (the
+    runtime, the photo's full-size buffers: see :class:`~pyramidrefine.Pipeline`)."""
+    token = _reserved.set(max(0, int(nbytes)))
+    try:
+        yield
+    finally:
+        _reserved.reset(token)
+
+
+def pyramid_budget(memory_budget: int | None) -> int | None:
+    """The bytes a level may plan with: ``memory_budget`` less what the caller reserved
+    (:func:`reserved_memory`), at least :data:`MIN_PYRAMID_BYTES` (or the budget)."""
+    if memory_budget is None:
+        return None
+    floor = min(memory_budget, MIN_PYRAMID_BYTES)
+    return max(floor, memory_budget - _reserved.get())
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,11 @@ def positive(text: str) -> int:
     return value
 
 
+def side_or_none(text: str) -> int | None:
+    """A long side in pixels, or ``none`` (no limit)."""
+    return None if text.strip().lower() == "none" else positive(text)
+
+
 def non_negative(text: str) -> int:
     """A whole number of at least 0."""
     value = integer(text)

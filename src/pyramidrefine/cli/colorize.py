@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..choices import (
     BACKENDS,
     DEFAULT_BASE_SIZE,
+    DEFAULT_MAX_NETWORK_SIDE,
     DEFAULT_OVERLAP,
     DEFAULT_TILE,
     METHOD_TABLE,
@@ -20,7 +21,14 @@ from ..choices import (
     MIN_TILE,
     PRECISIONS,
 )
-from .arguments import add_command, add_model_argument, memory_size, non_negative, positive
+from .arguments import (
+    add_command,
+    add_model_argument,
+    memory_size,
+    non_negative,
+    positive,
+    side_or_none,
+)
 
 if TYPE_CHECKING:  # the command's work imports torch; building its parser does not
     from accelerate import PartialState
@@ -69,6 +77,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = add_command(commands, "colorize", HELP, DESCRIPTION, METHODS_HELP)
     add_file_arguments(parser, suffix="_color")
     add_method_arguments(parser)
+    parser.add_argument(
+        "--max-network-side",
+        type=side_or_none,
+        default=DEFAULT_MAX_NETWORK_SIDE,
+        metavar="PIXELS",
+        help="longest side the network runs at; larger photos get its colour upsampled "
+        "under their own full-resolution luminance; none: the whole size (default: "
+        "%(default)s)",
+    )
     add_model_argument(parser, required=False)
     add_hint_arguments(parser)
     add_device_arguments(parser)
@@ -245,7 +262,8 @@ def colorizer(args: argparse.Namespace, state: PartialState) -> Callable[..., An
     from ..methods import check_tiling
 
     hints = read_hints(args)
-    built = Colorizer(args.model, **pipeline_options(args, state))
+    options = pipeline_options(args, state)
+    built = Colorizer(args.model, max_network_side=args.max_network_side, **options)
     check_tiling(built.predict)
     if hints is None:
         return built
