@@ -33,6 +33,7 @@ ROWS = {
     "torch fp32, folded, channels_last": ("fp32", "torch", True, True),
     "torch bf16, folded, channels_last": ("bf16", "torch", True, True),
     "onnxruntime fp32": ("fp32", "onnxruntime", True, True),
+    "default, fp32 (CPUs without native bf16)": ("fp32", "auto", True, True),
     "default": (None, None, True, True),
 }
 DEFAULT_PHOTO = Path(__file__).resolve().parent.parent / "examples" / "photos" / "astronaut.jpg"

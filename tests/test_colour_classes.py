@@ -1,5 +1,7 @@
 """Colour classes: the grid, the head that decodes them, the objective that trains them."""
 
+import math
+
 import pytest
 import torch
 
@@ -31,7 +33,9 @@ def _classifier(**kwargs) -> pr.CoarseToFine:
 def test_soft_targets_sum_to_one_and_average_back_to_the_colour():
     grid = ColourGrid(bins=8)
     chroma = torch.rand(2, 2, 5, 5) * 1.6 - 0.8  # inside the outer bin centres
-    targets = grid.soft_targets(chroma)
+    index, share = grid.corners(chroma)
+    assert index.shape == share.shape == (2, 4, 5, 5) and int(index.max()) < grid.count
+    targets = torch.zeros(2, grid.count, 5, 5).scatter_add_(1, index, share)
     torch.testing.assert_close(targets.sum(dim=1), torch.ones(2, 5, 5))
     decoded = torch.einsum("bkhw,kc->bchw", targets, grid.centres())
     torch.testing.assert_close(decoded, chroma, atol=1e-5, rtol=0)
@@ -95,6 +99,13 @@ def test_objective_uses_cross_entropy_where_there_are_logits_and_l1_elsewhere():
     assert logits.grad.abs().sum() > 0
     plain, plain_parts = objective.generator_loss(torch.zeros_like(target), target)
     assert float(plain) == pytest.approx(10.0 * plain_parts["l1"], rel=1e-5)
+
+
+def test_cross_entropy_is_the_soft_encodings_against_uniform_logits():
+    objective = ColourClassObjective(bins=8, gan=None, mix=1.0, smoothing=0)  # weights 1
+    target = torch.rand(1, 2, 3, 3) * 1.6 - 0.8
+    loss, _ = objective.generator_loss(target, target, class_logits=torch.zeros(1, 64, 3, 3))
+    assert float(loss) == pytest.approx(math.log(64), rel=1e-5)  # -sum(t * log(1/64))
 
 
 def test_cross_entropy_is_lower_for_the_true_colour():

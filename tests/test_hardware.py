@@ -120,3 +120,11 @@ def test_colorizer_on_a_device_this_machine_lacks_says_so(tiny_colorizer, monkey
         pr.Colorizer(tiny_colorizer, device="cuda")
     with pytest.raises(pr.ConfigurationError, match="not a torch device"):
         pr.Colorizer(tiny_colorizer, device="gpu")
+
+
+def test_the_cli_process_may_keep_freed_memory_for_reuse():
+    import platform
+
+    kept = hardware.keep_freed_memory()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert kept  # mallopt took both thresholds

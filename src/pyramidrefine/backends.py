@@ -77,9 +77,14 @@ def model_key(model: CoarseToFine) -> str:
     return digest.hexdigest()
 
 
+def export_location(model: CoarseToFine) -> Path:
+    """Where :func:`exported_folder` keeps ``model``'s export (written or not)."""
+    return cache_dir() / "onnx" / model_key(model)
+
+
 def exported_folder(model: CoarseToFine) -> Path:
     """``model``'s ONNX export under :func:`cache_dir`, written (atomically) if not there."""
-    folder = cache_dir() / "onnx" / model_key(model)
+    folder = export_location(model)
     if not (folder / "pyramid.json").is_file():
         try:
             export(model.with_settings(tile=None), folder, "onnx")  # run-time tiles aside
@@ -185,6 +190,7 @@ class AutoBackend:
         self.make_predict = make_predict
         self.torch_predict = torch_predict
         self.onnx_model: CoarseToFine | None = None
+        self.path: Path | None = None  # decisions.json beside the export
         self.precision = precision
         self.autocast = autocast
         self.failed = False
@@ -201,7 +207,15 @@ class AutoBackend:
         return self.onnx_predict
 
     def backend_for(self, bucket: int) -> str:
-        """The backend measured faster for ``bucket`` (measured now if not yet on record)."""
+        """The backend measured faster for ``bucket`` (measured now if not yet on record);
+        the export is not opened for a size on record as torch's."""
+        threads = torch.get_num_threads()
+        key = f"{socket.gethostname()} {self.precision} {bucket}px {threads}threads"
+        if self.path is None:
+            self.path = export_location(self.model) / DECISIONS
+        recorded = self._read().get(key)
+        if isinstance(recorded, dict) and recorded.get("backend") == "torch":
+            return "torch"
         if self.onnx_model is None:
             try:
                 folder = exported_folder(self.model)
@@ -212,9 +226,6 @@ class AutoBackend:
                 self.failed = True
                 return "torch"
             self.onnx_predict = self.make_predict(self.onnx_model)
-            self.path = folder / DECISIONS
-        threads = torch.get_num_threads()
-        key = f"{socket.gethostname()} {self.precision} {bucket}px {threads}threads"
         decisions = self._read()
         if key not in decisions:
             decisions[key] = self.measure(bucket)

@@ -21,6 +21,7 @@ from PIL import Image
 
 from .atomic import atomic_path, ensure_writable_folder, remove_stale_temporaries
 from .errors import INTERRUPTED_EXIT_CODE, ConfigurationError, PyramidRefineError
+from .hardware import keep_freed_memory
 from .progress import FileProgress
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def process_files(
             announce(problems, skipped)
             print(summary_line(0, done, skipped, len(problems)))
             return 1 if problems else 0
+    keep_freed_memory()  # this process is ours: large buffers are reused, not re-faulted
     state = start_processes(args.device)
     pipeline = make_pipeline(state)
     if planned is None:

@@ -47,23 +47,23 @@ class ColourGrid:
         cell = cell.clamp(0, self.bins - 1)
         return cell[:, 0] * self.bins + cell[:, 1]
 
-    def soft_targets(self, chroma: torch.Tensor) -> torch.Tensor:
-        """``B×count×H×W`` bilinear share of each pixel's chroma in the four nearest bin
-        centres (sums to 1; the soft encoding that keeps the loss smooth in colour)."""
+    def corners(self, chroma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The four bin centres nearest each pixel of ``B×2×H×W`` chroma and its bilinear
+        share in each: ``B×4×H×W`` bin indices and shares (summing to 1), the soft
+        encoding that keeps the loss smooth in colour."""
         position = ((chroma.detach().float() + self.extent) / self.width - 0.5).clamp(
             0, self.bins - 1
         )
         low = position.floor().clamp(max=self.bins - 2).long()
         fraction = position - low
-        batch, _, height, width = chroma.shape
-        targets = chroma.new_zeros((batch, self.count, height, width), dtype=torch.float32)
+        indices, shares = [], []
         for step_row in (0, 1):
             for step_column in (0, 1):
                 share_row = fraction[:, 0] if step_row else 1 - fraction[:, 0]
                 share_column = fraction[:, 1] if step_column else 1 - fraction[:, 1]
-                index = (low[:, 0] + step_row) * self.bins + low[:, 1] + step_column
-                targets.scatter_add_(1, index.unsqueeze(1), (share_row * share_column).unsqueeze(1))
-        return targets
+                indices.append((low[:, 0] + step_row) * self.bins + low[:, 1] + step_column)
+                shares.append(share_row * share_column)
+        return torch.stack(indices, dim=1), torch.stack(shares, dim=1)
 
     def annealed_mean(self, logits: torch.Tensor, temperature: float) -> torch.Tensor:
         """``B×2×H×W`` chroma of ``B×count×H×W`` logits: the mean of the bin centres under

@@ -110,6 +110,31 @@ def _has_fast_bf16(device_type: str) -> bool:
     return device_type == "cpu" and cpu_has_native_bf16()
 
 
+# glibc returns every freed block above its mmap threshold (at most 32 MiB) to the kernel,
+# so each large tensor of a run is faulted in page by page again: at 8K a third of the CPU
+# time went to the kernel. Blocks up to this size are kept for reuse instead
+# (docs/benchmarks.md, "Runtimes on the CPU").
+KEPT_BLOCK_BYTES = 256 * 1024**2
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+
+
+def keep_freed_memory(limit: int = KEPT_BLOCK_BYTES) -> bool:
+    """Let this process's C allocator keep freed blocks of up to ``limit`` bytes for reuse
+    (glibc ``mallopt``) instead of returning them to the kernel; whether it could. A
+    process-wide setting for programs that own their process (the CLI, the demo)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, limit)) and bool(mallopt(_M_TRIM_THRESHOLD, limit))
+
+
 def resident_bytes() -> int:
     """This process's resident memory (RSS) in bytes; 0 where it cannot be read."""
     try:
