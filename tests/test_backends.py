@@ -37,7 +37,7 @@ def test_onnxruntime_matches_torch_within_tolerance(tiny_colorizer, cache) -> No
     expected = pr.Colorizer(tiny_colorizer, backend="torch")(image)
     colorizer = pr.Colorizer(tiny_colorizer, backend="onnxruntime")
     assert (colorizer.backend, colorizer.precision) == ("onnxruntime", "fp32")
-    assert all(isinstance(g, backends.OnnxGenerator) for g in colorizer.runner.model.generators)
+    assert all(isinstance(g, backends.OnnxGenerator) for g in colorizer.runner.generators)
     assert float((colorizer(image) - expected).abs().mean()) < backends.AGREEMENT
     assert len(exports(cache)) == 1
 
@@ -58,7 +58,7 @@ def test_memory_budget_plans_the_same_tiles(tiny_colorizer) -> None:
     torch_run = pr.Colorizer(tiny_colorizer, backend="torch", memory_budget=budget)
     onnx_run = pr.Colorizer(tiny_colorizer, backend="onnxruntime", memory_budget=budget)
     x = torch.zeros(1, 1, 96, 128)
-    plans = [run.runner.model.tile_plan(1, x) for run in (torch_run, onnx_run)]
+    plans = [run.runner.tile_plan(1, x) for run in (torch_run, onnx_run)]
     assert plans[0] == plans[1] and plans[0].tile is not None  # tiled, alike
     difference = (onnx_run(image) - torch_run(image)).abs().mean()
     assert float(difference) < backends.AGREEMENT
@@ -134,7 +134,7 @@ def test_bad_backend_options_are_one_line(tiny_colorizer, options, message) -> N
 
 def test_pipeline_folds_a_copy_and_leaves_the_model_trainable(tiny_colorizer) -> None:
     colorizer = pr.Colorizer(tiny_colorizer, backend="torch")
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in colorizer.predict.model.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in colorizer.predict.modules())
     assert any(isinstance(m, nn.BatchNorm2d) for m in tiny_colorizer.train().modules())
 
 
@@ -163,5 +163,5 @@ def test_onnxruntime_runs_a_coarse_generator_and_a_refiner() -> None:
     image = grey(64, 80)
     expected = pr.Colorizer(model, backend="torch")(image)
     colorizer = pr.Colorizer(model, backend="onnxruntime")
-    assert len(colorizer.runner.model.generators) == 2
+    assert len(colorizer.runner.generators) == 2
     assert float((colorizer(image) - expected).abs().mean()) < backends.AGREEMENT

@@ -127,8 +127,8 @@ def test_colorize_is_bounded_by_default(model, monkeypatch):
     monkeypatch.setattr(pr.hardware, "available_memory", lambda device="cpu": 4 * 2**30)
     colorizer = pr.Colorizer(model)
     assert colorizer.memory_budget == 2**30
-    assert colorizer.predict.model.memory_budget == 2**30
-    assert pr.Colorizer(model, memory_budget=None).predict.model.memory_budget is None
+    assert colorizer.predict.memory_budget == 2**30
+    assert pr.Colorizer(model, memory_budget=None).predict.memory_budget is None
 
 
 def test_the_probe_leaves_a_training_model_untouched(model):

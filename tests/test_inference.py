@@ -5,8 +5,8 @@ from kornia.color import rgb_to_lab
 from PIL import Image
 
 import pyramidrefine as pr
+from pyramidrefine import inference
 from pyramidrefine.errors import ConfigurationError
-from pyramidrefine.methods import LowRes
 from pyramidrefine.tasks import ColorizationTask
 
 
@@ -103,10 +103,23 @@ def test_colorizers_run_the_network_up_to_max_network_side():
     sizes.clear()
     pr.Colorizer(model, max_network_side=None, backend="torch")(photo)
     assert max(max(s) for s in sizes) == 300
-    assert not isinstance(pr.Pipeline(model, task="colorization").predict, LowRes)  # no limit
+    assert pr.Pipeline(model, task="colorization").max_network_side is None  # no limit
 
 
 @pytest.mark.parametrize("side", [0, 63, 2.5, True, "4096"])
 def test_a_bad_max_network_side_is_one_line(side):
     with pytest.raises(ConfigurationError, match="max_network_side must be None"):
         pr.Colorizer(max_network_side=side)
+
+
+def test_the_upsampled_prediction_is_the_same_in_bands(monkeypatch):
+    monkeypatch.setattr(inference, "COLOUR_BAND_BYTES", 160 * 300 * 7)  # bands of 7 rows
+    torch.manual_seed(0)
+    model = pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2
+    ).eval()
+    photo = Image.fromarray((np.arange(200 * 300).reshape(200, 300) % 253).astype(np.uint8))
+    options = dict(max_network_side=64, backend="torch", precision="fp32")
+    banded = np.asarray(pr.Colorizer(model, memory_budget=2**30, **options)(photo), np.int16)
+    whole = np.asarray(pr.Colorizer(model, memory_budget=None, **options)(photo), np.int16)
+    assert np.abs(banded - whole).max() <= 1

@@ -8,6 +8,8 @@ import pyramidrefine as pr
 from pyramidrefine.tiling import (
     blend_window,
     pad_to_multiple,
+    resize,
+    resize_rows,
     tile_borders,
     tile_starts,
     tiled_apply,
@@ -129,3 +131,12 @@ def test_several_inputs_are_cropped_alike_into_rectangular_tiles():
         result = tiled_apply(add, (x, prior), tile=(90, 48), overlap=8, batch_size=2)
     torch.testing.assert_close(result, x + prior, atol=1e-5, rtol=0)
     assert set(shapes) == {(90, 48)} and len(shapes) == 2  # 3 tiles in batches of 2
+
+
+def test_bands_of_an_upsampling_are_the_whole_upsamplings_rows():
+    x = torch.rand(1, 2, 7, 9)
+    size = (23, 31)
+    whole = resize(x, size)
+    for top, rows in ((0, 5), (5, 6), (11, 12), (20, 10)):
+        torch.testing.assert_close(resize_rows(x, size, top, rows), whole[..., top : top + rows, :])
+    torch.testing.assert_close(resize_rows(whole, size, 3, 4), whole[..., 3:7, :])  # same size

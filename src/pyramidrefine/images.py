@@ -138,7 +138,7 @@ def to_tensor(image: ImageLike, *, keep_uint8: bool = False) -> tuple[torch.Tens
     if isinstance(image, str | os.PathLike):
         image = read_image(image)
     if isinstance(image, Image.Image):
-        pixels = _uint8_tensor(np.asarray(normalise_mode(image)))
+        pixels = _uint8_tensor(np.array(normalise_mode(image)))  # writable: no second copy
         return (pixels if keep_uint8 else unit_float(pixels)), ImageKind("pil")
     if isinstance(image, np.ndarray):
         if image.dtype == np.uint8:

@@ -16,6 +16,8 @@ from .choices import DEFAULT_MAX_NETWORK_SIDE, MIN_NETWORK_SIDE
 from .devices import resolve_device
 from .errors import ConfigurationError
 from .fusion import fold_pyramid
+from .geometry import scale_long_side
+from .guides import sparse_resize
 from .hardware import (
     MemoryBudget,
     Precision,
@@ -26,12 +28,13 @@ from .hardware import (
 )
 from .hints import GUIDE_CHANNELS, HintLike, parse_hints, render_guide
 from .images import ImageLike, from_tensor, quantise, to_tensor, unit_float
-from .methods import LowRes, apply_method
+from .methods import apply_method
 from .pretrained import load_model, model_task
 from .pyramid import CoarseToFine
 from .registry import create_task
 from .tasks import ColorizationTask, Task
 from .tile_planner import reserved_memory
+from .tiling import resize, resize_rows
 
 ModelLike = CoarseToFine | str | os.PathLike | None
 # Bytes of temporaries per pixel of the colour conversions (L from RGB, RGB from Lab with
@@ -98,7 +101,7 @@ class Pipeline:
         model = fold_pyramid(model).to(self.device, memory_format=torch.channels_last)
 
         def predictor(model: CoarseToFine) -> Callable[[torch.Tensor], torch.Tensor]:
-            method_predictor = apply_method(
+            return apply_method(
                 model,
                 method,
                 tile=tile,
@@ -106,9 +109,6 @@ class Pipeline:
                 base_size=base_size,
                 memory_budget=self.memory_budget,
             )
-            if max_network_side is None:
-                return method_predictor
-            return LowRes(method_predictor, max_network_side)
 
         self.predict = predictor(model)  # the method on the torch model
         self.runner, self.backend = select_backend(
@@ -124,6 +124,7 @@ class Pipeline:
         if self.backend == "onnxruntime":
             self.precision = "fp32"  # the exported graph's
         self.runtime_bytes = resident_bytes()  # the runtime and the model, held throughout
+        self.max_network_side = max_network_side
 
     def __call__(
         self, image: ImageLike, hints: Iterable[HintLike] | None = None
@@ -134,7 +135,8 @@ class Pipeline:
         rgb, kind = to_tensor(image, keep_uint8=True)  # 8-bit pictures stay 8-bit
         if rgb.shape[1] == 1:
             rgb = rgb.expand(-1, 3, -1, -1)
-        guide = None if hints is None else self.guide(hints, rgb.shape[0], *rgb.shape[-2:])
+        size = rgb.shape[-2:]
+        guide = None if hints is None else self.guide(hints, rgb.shape[0], *size)
         eight_bit = kind.kind == "pil" or kind.dtype == np.uint8
         held = self.runtime_bytes + FULL_SIZE_BYTES_PER_PIXEL * rgb[:, 0].numel()
         with torch.inference_mode(), reserved_memory(held):
@@ -143,7 +145,7 @@ class Pipeline:
             )
             del rgb
             with self.autocast():
-                outputs = self.runner(inputs) if guide is None else self.runner(inputs, guide=guide)
+                outputs = self.predict_at_network_side(inputs, guide)
             render = self.task.render
             result = self._in_bands(
                 (lambda *bands: quantise(render(*bands))) if eight_bit else render,
@@ -152,6 +154,19 @@ class Pipeline:
                 to=torch.device("cpu"),
             )
         return from_tensor(result, kind)
+
+    def predict_at_network_side(
+        self, inputs: torch.Tensor, guide: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The runner's prediction for ``inputs``, made on them shrunk to
+        ``max_network_side`` where they are larger (the caller upsamples it, band by band)."""
+        size = tuple(inputs.shape[-2:])
+        if self.max_network_side is not None:
+            size = scale_long_side(*size, self.max_network_side, enlarge=False)
+        if size != tuple(inputs.shape[-2:]):
+            inputs = resize(inputs, size)
+            guide = None if guide is None else sparse_resize(guide, size)
+        return self.runner(inputs) if guide is None else self.runner(inputs, guide=guide)
 
     def guide(
         self, hints: Iterable[HintLike], batch: int, height: int, width: int
@@ -201,15 +216,22 @@ class Pipeline:
     def _in_bands(
         self, fn: Callable[..., torch.Tensor], *images: torch.Tensor, to: torch.device
     ) -> torch.Tensor:
-        """``fn`` of ``images`` computed on the device; in bands of rows for pixelwise tasks."""
+        """``fn`` of ``images`` computed on the device; in bands of rows for pixelwise tasks.
+        Images smaller than the first are upsampled to its size (bilinear), band by band."""
         batch, _, height, width = images[0].shape
         band_bytes = min(COLOUR_BAND_BYTES, self.memory_budget or COLOUR_BAND_BYTES)
         rows = max(1, band_bytes // (COLOUR_BYTES_PER_PIXEL * batch * width))
         if self.memory_budget is None or rows >= height or not self.task.pixelwise:
-            return fn(*(image.to(self.device) for image in images)).to(to)
+            whole = (resize(image, (height, width)).to(self.device) for image in images)
+            return fn(*whole).to(to)
         output = None
         for top in range(0, height, rows):
-            band = fn(*(image[..., top : top + rows, :].to(self.device) for image in images))
+            band = fn(
+                *(
+                    resize_rows(image, (height, width), top, rows).to(self.device)
+                    for image in images
+                )
+            )
             if output is None:
                 output = band.new_empty((batch, band.shape[1], height, width), device=to)
             output[..., top : top + rows, :] = band

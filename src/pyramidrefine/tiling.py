@@ -38,6 +38,25 @@ def resize(x: torch.Tensor, size: Size) -> torch.Tensor:
     return resized.to(x.dtype)
 
 
+def resize_rows(x: torch.Tensor, size: Size, top: int, rows: int) -> torch.Tensor:
+    """Rows ``top:top + rows`` of ``resize(x, size)`` where ``size`` is at least ``x``'s
+    (upsampling), from the source rows they need: a band of a large upsampling without
+    computing the whole. Bilinear as :func:`resize` (half-pixel centres, edges clamped)."""
+    height, width = size
+    rows = min(rows, height - top)
+    source_height = x.shape[-2]
+    if source_height == height:
+        return resize(x[..., top : top + rows, :], (rows, width))
+    centres = torch.arange(top, top + rows, dtype=torch.float32, device=x.device) + 0.5
+    position = (centres * (source_height / height) - 0.5).clamp(min=0)
+    low = position.floor().long().clamp(max=source_height - 1)
+    high = (low + 1).clamp(max=source_height - 1)
+    share = (position - low).view(-1, 1)
+    source = x.float()
+    band = source[..., low, :] * (1 - share) + source[..., high, :] * share
+    return resize(band, (rows, width)).to(x.dtype)
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int, min_size: int = 1) -> torch.Tensor:
     """Pad bottom and right so both sides are multiples of ``multiple`` and ``>= min_size``.
 
