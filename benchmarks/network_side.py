@@ -66,7 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photos", type=Path, nargs="+")
     parser.add_argument("--sides", type=side, nargs="+", default=[None, 4096, 2048])
-    parser.add_argument("--out", type=Path, help="write results.json and table.md here")
+    parser.add_argument("--out", type=Path, help="write results.json (the table inside) here")
     args = parser.parse_args()
     rows = [row for photo in args.photos for row in measure(photo, args.sides)]
     lines = [
@@ -84,9 +84,8 @@ def main() -> None:
     print("\n".join(lines))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-        record = {"machine": profiling.machine_info(), "rows": rows}
+        record = {"machine": profiling.machine_info(), "rows": rows, "table": "\n".join(lines)}
         (args.out / "results.json").write_text(json.dumps(record, indent=2, default=str))
-        (args.out / "table.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ def child(row: str, photo: str, repeats: int) -> dict[str, float | str]:
     with unfold:
         colorizer = pr.Colorizer(**options)
     if not channels_last:
-        colorizer.predict.model.to(memory_format=torch.contiguous_format)
+        colorizer.predict.to(memory_format=torch.contiguous_format)
     image = Image.open(photo)
     image.load()
     flops, _ = profiling.count_flops(colorizer, image) if row == "torch fp32" else (0, None)
@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=ROWS)
     parser.add_argument("--photo", type=Path, default=DEFAULT_PHOTO)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--out", type=Path, help="write results.json and table.md here")
+    parser.add_argument("--out", type=Path, help="write results.json (the table inside) here")
     parser.add_argument("--child", choices=ROWS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -182,8 +182,8 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         record = {"machine": profiling.machine_info(), "matmul_gflops": rates}
         record |= {"photo": str(args.photo), "repeats": args.repeats, "results": results}
+        record["table"] = markdown
         (args.out / "results.json").write_text(json.dumps(record, indent=2, default=str))
-        (args.out / "table.md").write_text(markdown)
 
 
 if __name__ == "__main__":
