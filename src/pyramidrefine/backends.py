@@ -213,7 +213,8 @@ class AutoBackend:
         key = f"{socket.gethostname()} {self.precision} {bucket}px {threads}threads"
         if self.path is None:
             self.path = export_location(self.model) / DECISIONS
-        recorded = self._read().get(key)
+        decisions = self._read()
+        recorded = decisions.get(key)
         if isinstance(recorded, dict) and recorded.get("backend") == "torch":
             return "torch"
         if self.onnx_model is None:
@@ -226,7 +227,6 @@ class AutoBackend:
                 self.failed = True
                 return "torch"
             self.onnx_predict = self.make_predict(self.onnx_model)
-        decisions = self._read()
         if key not in decisions:
             decisions[key] = self.measure(bucket)
             with contextlib.suppress(OSError):  # a read-only cache: measure again next time

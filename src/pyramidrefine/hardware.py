@@ -46,7 +46,6 @@ CPU_BUDGET_CAP = int(1.5 * GIB)
 GPU_BUDGET_SHARE = 0.5
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": GIB, "T": 1024**4}
 _MEMINFO = Path("/proc/meminfo")
-_STATM = Path("/proc/self/statm")
 _CPUINFO = Path("/proc/cpuinfo")
 
 
@@ -133,20 +132,6 @@ def keep_freed_memory(limit: int = KEPT_BLOCK_BYTES) -> bool:
     except (OSError, AttributeError):  # not glibc
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, limit)) and bool(mallopt(_M_TRIM_THRESHOLD, limit))
-
-
-def resident_bytes() -> int:
-    """This process's resident memory (RSS) in bytes; 0 where it cannot be read."""
-    try:
-        pages = int(_STATM.read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import psutil
-    except ImportError:
-        return 0
-    return int(psutil.Process().memory_info().rss)
 
 
 def available_memory(device: str | torch.device = "cpu") -> int:

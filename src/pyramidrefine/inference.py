@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -22,7 +23,6 @@ from .hardware import (
     MemoryBudget,
     Precision,
     autocast,
-    resident_bytes,
     resolve_memory_budget,
     resolve_precision,
 )
@@ -30,6 +30,7 @@ from .hints import GUIDE_CHANNELS, HintLike, parse_hints, render_guide
 from .images import ImageLike, from_tensor, quantise, to_tensor, unit_float
 from .methods import apply_method
 from .pretrained import load_model, model_task
+from .profiling import rss_mb
 from .pyramid import CoarseToFine
 from .registry import create_task
 from .tasks import ColorizationTask, Task
@@ -123,7 +124,8 @@ class Pipeline:
         )
         if self.backend == "onnxruntime":
             self.precision = "fp32"  # the exported graph's
-        self.runtime_bytes = resident_bytes()  # the runtime and the model, held throughout
+        resident = rss_mb()  # the runtime and the model, held throughout (NaN: unknown)
+        self.runtime_bytes = 0 if math.isnan(resident) else int(resident * 2**20)
         self.max_network_side = max_network_side
 
     def __call__(
