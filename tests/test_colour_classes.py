@@ -10,8 +10,9 @@ from pyramidrefine.colour_bins import ColourGrid, ColourHistogram
 from pyramidrefine.errors import ConfigurationError
 from pyramidrefine.generators.build import HEAD_KEYS
 from pyramidrefine.generators.colour_head import ColourClassHead
-from pyramidrefine.losses import ColourClassObjective
+from pyramidrefine.losses import ColourClassObjective, Pix2PixObjective
 from pyramidrefine.model_config import HEAD_RULES
+from pyramidrefine.training.objective import check_objective_fits
 from pyramidrefine.training.schemes import class_logits
 
 
@@ -99,6 +100,15 @@ def test_objective_uses_cross_entropy_where_there_are_logits_and_l1_elsewhere():
     assert logits.grad.abs().sum() > 0
     plain, plain_parts = objective.generator_loss(torch.zeros_like(target), target)
     assert float(plain) == pytest.approx(10.0 * plain_parts["l1"], rel=1e-5)
+
+
+def test_an_objective_that_cannot_train_the_head_is_refused_before_training():
+    check_objective_fits(ColourClassObjective(bins=8, gan=None), _classifier())
+    plain = pr.CoarseToFine("unet", in_channels=1, out_channels=2, base_channels=4, depth=2)
+    check_objective_fits(Pix2PixObjective(gan=None), plain)
+    with pytest.raises(ConfigurationError, match=r"use loss\.name: colour_classes$") as error:
+        check_objective_fits(Pix2PixObjective(gan=None), _classifier())
+    assert "\n" not in str(error.value)
 
 
 def test_cross_entropy_is_the_soft_encodings_against_uniform_logits():

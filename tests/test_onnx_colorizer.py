@@ -80,6 +80,22 @@ def test_matches_colorizer(tiny_colorizer, exported) -> None:
     assert np.abs(np.asarray(coloured, np.int16) - expected).max() <= 1
 
 
+def test_a_large_photo_is_predicted_at_the_network_side_as_by_the_colorizer(
+    tiny_colorizer, exported
+) -> None:
+    rng = np.random.default_rng(3)
+    photo = Image.fromarray((rng.random((90, 150)) * 255).astype(np.uint8))
+    options = {"backend": "torch", "precision": "fp32", "max_network_side": 64}
+    expected = np.asarray(pr.Colorizer(tiny_colorizer, **options)(photo), np.int16)
+    capped = np.asarray(OnnxColorizer(exported, max_network_side=64)(photo), np.int16)
+    whole = np.asarray(OnnxColorizer(exported, max_network_side=None)(photo), np.int16)
+    assert capped.shape == (90, 150, 3)
+    assert np.abs(capped - expected).max() <= 1
+    assert np.abs(whole - expected).max() > 1  # the cap changed what the network saw
+    with pytest.raises(ConfigurationError, match="max_network_side must be None"):
+        OnnxColorizer(exported, max_network_side=8)
+
+
 def test_inputs_and_one_line_errors(exported, tmp_path) -> None:
     colorizer = OnnxColorizer(exported)
     grey = np.full((20, 30), 0.5, np.float32)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import ConfigurationError
+
 # Tiling and working-size defaults of the inference methods (pyramidrefine.methods).
 DEFAULT_TILE = 512  # pyramid-tiled's tile; patchwise's is the base size
 DEFAULT_OVERLAP = 64  # at most a quarter of the tile
@@ -75,3 +77,15 @@ METHODS: tuple[str, ...] = tuple(METHOD_TABLE)
 MIN_TILE = 64
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 BACKENDS: tuple[str, ...] = ("auto", "torch", "onnxruntime")
+
+
+def check_network_side(side: int | None) -> None:
+    """Refuse (one line) a ``max_network_side`` that is not ``None`` or an integer of at
+    least :data:`MIN_NETWORK_SIDE`."""
+    if side is None:
+        return
+    if isinstance(side, bool) or not isinstance(side, int) or side < MIN_NETWORK_SIDE:
+        raise ConfigurationError(
+            f"max_network_side must be None (no limit) or a long side of at least "
+            f"{MIN_NETWORK_SIDE} pixels, got {side!r}"
+        )

@@ -29,6 +29,11 @@ class ColourGrid:
             raise ConfigurationError(f"the colour grid's extent must be positive, got {extent}")
         self.bins, self.extent = bins, extent
         self.width = 2 * extent / bins
+        axis = -extent + self.width * (torch.arange(bins) + 0.5)
+        rows, columns = torch.meshgrid(axis, axis, indexing="ij")
+        self._centres = torch.stack([rows.flatten(), columns.flatten()], dim=1)
+        # the annealed mean's 1×1 convolution weight, built once
+        self._expectation = rearrange(self._centres, "k c -> c k 1 1")
 
     @property
     def count(self) -> int:
@@ -37,9 +42,7 @@ class ColourGrid:
 
     def centres(self) -> torch.Tensor:
         """``count × 2`` chroma of the bin centres."""
-        axis = -self.extent + self.width * (torch.arange(self.bins) + 0.5)
-        rows, columns = torch.meshgrid(axis, axis, indexing="ij")
-        return torch.stack([rows.flatten(), columns.flatten()], dim=1)
+        return self._centres.clone()
 
     def index(self, chroma: torch.Tensor) -> torch.Tensor:
         """``B×H×W`` bin of each pixel of ``B×2×H×W`` chroma (outside the grid: the edge bin)."""
@@ -69,9 +72,8 @@ class ColourGrid:
         """``B×2×H×W`` chroma of ``B×count×H×W`` logits: the mean of the bin centres under
         ``softmax(logits / temperature)`` (1: the mean; towards 0: the mode)."""
         probabilities = torch.softmax(logits.float() / temperature, dim=1)
-        centres = self.centres().to(probabilities.device)
         # the expectation as a 1×1 convolution: oneDNN/cuDNN-fast in either memory layout
-        weight = rearrange(centres, "k c -> c k 1 1")
+        weight = self._expectation.to(probabilities.device)
         return F.conv2d(probabilities, weight).to(logits.dtype)
 
 

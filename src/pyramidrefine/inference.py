@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from .backends import Backend, select_backend
-from .choices import DEFAULT_MAX_NETWORK_SIDE, MIN_NETWORK_SIDE
+from .choices import DEFAULT_MAX_NETWORK_SIDE, check_network_side
 from .devices import resolve_device
 from .errors import ConfigurationError
 from .fusion import fold_pyramid
@@ -29,7 +29,7 @@ from .hardware import (
 from .hints import GUIDE_CHANNELS, HintLike, parse_hints, render_guide
 from .images import ImageLike, from_tensor, quantise, to_tensor, unit_float
 from .methods import apply_method
-from .pretrained import load_model, model_task
+from .pretrained import hint_model_for, load_model, model_task
 from .profiling import rss_mb
 from .pyramid import CoarseToFine
 from .registry import create_task
@@ -240,29 +240,39 @@ class Pipeline:
         return output
 
 
-def check_network_side(side: int | None) -> None:
-    """Refuse (one line) a ``max_network_side`` that is not ``None`` or an integer of at
-    least :data:`MIN_NETWORK_SIDE`."""
-    if side is None:
-        return
-    if isinstance(side, bool) or not isinstance(side, int) or side < MIN_NETWORK_SIDE:
-        raise ConfigurationError(
-            f"max_network_side must be None (no limit) or a long side of at least "
-            f"{MIN_NETWORK_SIDE} pixels, got {side!r}"
-        )
-
-
 class Colorizer(Pipeline):
     """A colorizer, an inference method, a device and a precision, ready for many images.
 
     Arguments as for :func:`colorize` (``model=None``: the shipped colorizer); a
-    :class:`Pipeline` whose task is colorization.
+    :class:`Pipeline` whose task is colorization. The shipped colorizer takes no hints
+    itself: a call with hints runs the shipped hint model (``hint_model``, the default
+    fine-tuned for them, built with the same options on the first such call), so the
+    hint-free output stays exactly the default's.
     """
 
     def __init__(self, model: ModelLike = None, **options: Any) -> None:
         model = "default" if model is None else model
         options.setdefault("max_network_side", DEFAULT_MAX_NETWORK_SIDE)
         super().__init__(model, task=ColorizationTask(), **options)
+        named = not isinstance(model, CoarseToFine)
+        self.hint_model = hint_model_for(model) if named and not self.guide_channels else None
+        self._options = options
+        self._hinted: Colorizer | None = None
+
+    def __call__(
+        self, image: ImageLike, hints: Iterable[HintLike] | None = None
+    ) -> Image.Image | np.ndarray | torch.Tensor:
+        hints = None if hints is None else list(hints)
+        if hints and self.hint_model is not None:
+            if self._hinted is None:
+                self._hinted = Colorizer(self.hint_model, **self._options)
+            return self._hinted(image, hints=hints)
+        return super().__call__(image, hints=hints)
+
+    def check_takes_hints(self) -> None:
+        """Refuse (one line) unless this colorizer or its ``hint_model`` takes hints."""
+        if self.hint_model is None:
+            super().check_takes_hints()
 
     def mismatch(self, model: CoarseToFine) -> str:
         """Colorizers map L to ab; other models go through :class:`Pipeline` / ``predict``."""
@@ -311,7 +321,8 @@ def colorize(
     prediction (the chroma) is upsampled bilinearly under the full-resolution L.
     ``hints``: colour hints, ``[(x, y, colour), ...]`` with pixel coordinates of ``image``
     and colours ``(r, g, b)`` (0..255) or ``"#rrggbb"`` (see :mod:`~pyramidrefine.hints`),
-    for a colorizer fine-tuned with hints (``guide_channels=3``). To colour many images,
+    for a colorizer fine-tuned with hints (``guide_channels=3``; the shipped colorizer's
+    hints run the shipped hint model, see :class:`Colorizer`). To colour many images,
     build a :class:`Colorizer` once and call it.
     """
     return Colorizer(model, **options)(image, hints=hints)

@@ -15,9 +15,11 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .choices import DEFAULT_MAX_NETWORK_SIDE, check_network_side
 from .errors import ConfigurationError, ImageReadError, InvalidInputError
+from .geometry import scale_long_side
 from .lab import AB_SCALE, L_SCALE, fit_into_gamut, rgb_to_lab
-from .onnx_runtime import OnnxCoarseToFine
+from .onnx_runtime import OnnxCoarseToFine, resize
 
 OnnxImageLike = Image.Image | np.ndarray | str | os.PathLike
 
@@ -27,6 +29,9 @@ class OnnxColorizer:
 
     Args:
         folder: what ``pyramidrefine export --format onnx`` wrote for a colorizer.
+        max_network_side: a larger photo is coloured at this long side and its chroma
+            upsampled bilinearly under the full-resolution L, as
+            :class:`~pyramidrefine.Colorizer` does (``None``: the whole size).
         **options: ``providers``, ``tile``, ``overlap``, ``threads``, as for
             :class:`~pyramidrefine.onnx_runtime.OnnxCoarseToFine`.
 
@@ -35,7 +40,15 @@ class OnnxColorizer:
     luminance (L of Lab): colour inputs are reduced to their luminance first.
     """
 
-    def __init__(self, folder: str | os.PathLike, **options: Any) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike,
+        *,
+        max_network_side: int | None = DEFAULT_MAX_NETWORK_SIDE,
+        **options: Any,
+    ) -> None:
+        check_network_side(max_network_side)
+        self.max_network_side = max_network_side
         self.model = OnnxCoarseToFine(folder, **options)
         if (self.model.in_channels, self.model.out_channels) != (1, 2):
             raise ConfigurationError(
@@ -47,9 +60,20 @@ class OnnxColorizer:
         """The colour version of ``image``."""
         lab = rgb_to_lab(as_rgb(image))
         lightness = lab[..., :1]
-        ab = self.model((lightness / L_SCALE - 1.0).transpose(2, 0, 1)[None])[0]
+        ab = self.chroma((lightness / L_SCALE - 1.0).transpose(2, 0, 1)[None])[0]
         lab = np.concatenate([np.clip(lightness, 0.0, 100.0), ab.transpose(1, 2, 0) * AB_SCALE], -1)
         return Image.fromarray(np.round(fit_into_gamut(lab) * 255).astype(np.uint8), "RGB")
+
+    def chroma(self, lightness: np.ndarray) -> np.ndarray:
+        """``1×2×H×W`` normalised ab for ``1×1×H×W`` normalised L, predicted at most at
+        ``max_network_side`` and brought back to ``H×W``."""
+        full = lightness.shape[-2:]
+        size = full
+        if self.max_network_side is not None:
+            size = scale_long_side(*full, self.max_network_side, enlarge=False)
+        if size == full:
+            return self.model(lightness)
+        return resize(self.model(resize(lightness, size)), full)
 
 
 def as_rgb(image: OnnxImageLike) -> np.ndarray:

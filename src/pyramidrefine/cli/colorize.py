@@ -67,7 +67,7 @@ examples:
   pyramidrefine colorize old/*.jpg scan.png --out coloured/
   pyramidrefine colorize photos/ --out out/ --method pyramid-tiled --tile 512
   pyramidrefine colorize photos/ --out out/ --model my-colorizer   # folder or Hub id
-  pyramidrefine colorize cup.jpg --out out/ --model hint-model --hint 270,228,#c0392b
+  pyramidrefine colorize cup.jpg --out out/ --hint 270,228,#c0392b
 """
 )
 
@@ -154,7 +154,8 @@ def add_hint_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="X,Y,#RRGGBB[,SIZE]",
         help="a colour hint for every input: the pixel X (from the left), Y (from the top) "
         "has this colour; SIZE: a square patch of that side. Repeat it for more hints (at "
-        "most 64 a photo). Needs a model fine-tuned with hints (docs/hints.md)",
+        "most 64 a photo). Needs a model fine-tuned with hints: the shipped default's hints run "
+        "the shipped colorizer-hints (docs/hints.md)",
     )
     parser.add_argument(
         "--hints",

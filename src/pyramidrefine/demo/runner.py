@@ -112,8 +112,10 @@ class DemoRunner:
         max_side: int | None = DEFAULT_MAX_SIDE,
         max_upload: int | None = DEFAULT_MAX_UPLOAD,
         max_work: int | None = DEFAULT_MAX_WORK,
+        hint_model: CoarseToFine | None = None,
     ) -> None:
         self.model = model
+        self.hint_model = hint_model
         self.name = name
         self.outputs = outputs
         self.device = torch.device(device)
@@ -123,7 +125,7 @@ class DemoRunner:
         self.max_side = max_side
         self.max_upload = max_upload
         self.max_work = max_work
-        self._colorizers: dict[tuple[str, int | None, int | None], Colorizer] = {}
+        self._colorizers: dict[tuple[str, int | None, int | None, bool], Colorizer] = {}
 
     def describe(self) -> str:
         """``Model: NAME, on DEVICE in PRECISION.``"""
@@ -155,8 +157,9 @@ class DemoRunner:
         return Photo(path.name, scaled, note, image.size)
 
     def takes_hints(self) -> bool:
-        """Whether the model takes colour hints (a guide of the hints' channels)."""
-        return self.model.guide_channels == GUIDE_CHANNELS
+        """Whether the page takes colour hints: the model has the hints' guide channels, or
+        a ``hint_model`` (the shipped default's fine-tune for hints) runs them."""
+        return self.model.guide_channels == GUIDE_CHANNELS or self.hint_model is not None
 
     def colour(
         self,
@@ -177,7 +180,7 @@ class DemoRunner:
             (*photo.to_image(hint.x, hint.y), hint.rgb, hint.size)
             for hint in parse_hints(hints, *photo.full_size)
         ]
-        colorizer = self.colorizer(method, tile=tile, base_size=base_size)
+        colorizer = self.colorizer(method, tile=tile, base_size=base_size, hinted=bool(scaled))
         start = time.perf_counter()
         peak_bytes, image = peak_tensor_bytes(colorizer, photo.image, hints=scaled or None)
         synchronize(self.device)
@@ -185,15 +188,23 @@ class DemoRunner:
         return Outcome(method, image, seconds, peak_bytes / MB, len(scaled))
 
     def colorizer(
-        self, method: str, *, tile: int | None = None, base_size: int | None = None
+        self,
+        method: str,
+        *,
+        tile: int | None = None,
+        base_size: int | None = None,
+        hinted: bool = False,
     ) -> Colorizer:
-        """The :class:`Colorizer` of ``method`` with these settings, built (and its BatchNorm
-        folded) on the first request and reused by the next ones."""
+        """The :class:`Colorizer` of ``method`` with these settings (``hinted``: of the
+        model that runs hints), built (and its BatchNorm folded) on the first request and
+        reused by the next ones."""
         settings = _settings(method, tile, base_size)
-        key = (method, settings.get("tile"), settings.get("base_size"))
+        by_hint_model = hinted and self.hint_model is not None
+        key = (method, settings.get("tile"), settings.get("base_size"), by_hint_model)
         if key not in self._colorizers:
+            model = self.hint_model if by_hint_model else self.model
             self._colorizers[key] = Colorizer(
-                self.model,
+                model,
                 method=method,
                 device=self.device,
                 precision=self.precision,

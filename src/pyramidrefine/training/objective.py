@@ -18,6 +18,7 @@ from accelerate import Accelerator
 from torch import nn
 
 from ..errors import ConfigurationError
+from ..generators.colour_head import ColourClassHead
 from ..registry import LOSSES, create_discriminator
 from ..tasks.base import Task
 from .config import LossConfig
@@ -57,6 +58,17 @@ def build_objective(loss: LossConfig, adversarial: bool) -> Any:
     return objective
 
 
+def check_objective_fits(objective: Any, model: nn.Module) -> None:
+    """Refuse, before training, an objective that cannot train ``model``'s colour-class
+    heads (``colour_bins``): its ``generator_loss`` must take ``class_logits``."""
+    has_head = any(isinstance(module, ColourClassHead) for module in model.modules())
+    if has_head and "class_logits" not in inspect.signature(objective.generator_loss).parameters:
+        raise ConfigurationError(
+            f"the model has a colour-class head (colour_bins), which a "
+            f"{type(objective).__name__} does not train; use loss.name: colour_classes"
+        )
+
+
 def build_discriminator(loss: LossConfig, task: Task) -> nn.Module:
     """The discriminator ``loss.discriminator`` for ``task``'s channels."""
     return create_discriminator(
@@ -94,12 +106,7 @@ def generator_loss(
                 fake_logits = discriminator(result.condition, result.prediction)
             discriminator.requires_grad_(True)
         extra = {}
-        if result.class_logits is not None:
-            if "class_logits" not in inspect.signature(objective.generator_loss).parameters:
-                raise ConfigurationError(
-                    f"the model has a colour-class head (colour_bins), which a "
-                    f"{type(objective).__name__} does not train; use loss.name: colour_classes"
-                )
+        if result.class_logits is not None:  # check_objective_fits let only such objectives by
             extra["class_logits"] = result.class_logits
         loss, level_parts = objective.generator_loss(
             result.prediction.float(), result.target.float(), fake_logits, **extra

@@ -35,6 +35,7 @@ from .objective import (
     StepLosses,
     build_discriminator,
     build_objective,
+    check_objective_fits,
     discriminator_loss,
     generator_loss,
 )
@@ -88,6 +89,7 @@ class Trainer:
         self.discriminator = build_discriminator(config.loss, self.task) if adversarial else None
         check_training_memory(self.model, config, self.accelerator.device, self.discriminator)
         self.objective = build_objective(config.loss, adversarial)
+        check_objective_fits(self.objective, self.model)
         self.state = TrainingState()
         self.checkpoints = Checkpoints(self.accelerator, self.output_dir, config.keep_checkpoints)
         self.metrics = MetricsLog(self.accelerator, self.output_dir)
