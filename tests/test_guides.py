@@ -133,6 +133,22 @@ def test_widened_smp_lite0_without_hints_equals_the_original():
         torch.testing.assert_close(widened(x), model(x), **TOLERANCE)
 
 
+def test_prior_init_copies_the_priors_weights_and_still_changes_nothing_without_hints():
+    model = tiny()
+    widened = add_guide_channels(model, 3, init="prior")
+    stem = widened.generators[0].stem[0].weight.detach()
+    torch.testing.assert_close(stem[:, 4:], stem[:, 1:4])  # a, b and the flag's weights
+    x = torch.rand(1, 1, 48, 40) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(widened(x), model(x), **TOLERANCE)
+        hinted = widened(x, guide=point_guide(48, 40, 5, 5))
+    assert float((hinted - model(x)).abs().max()) > 1e-3  # a hint counts from the start
+    with pytest.raises(pr.ConfigurationError, match="copies the prior's 3 channels"):
+        add_guide_channels(model, 2, init="prior")
+    with pytest.raises(pr.ConfigurationError, match="init must be one of zeros, prior"):
+        add_guide_channels(model, 3, init="random")
+
+
 def test_add_guide_channels_refuses_what_it_cannot_widen():
     with pytest.raises(pr.ConfigurationError, match="adds 1 or more"):
         add_guide_channels(tiny(), 0)

@@ -7,13 +7,13 @@ colorization task's target) and the mask (:mod:`~pyramidrefine.hints` renders th
 Each level sees the guide at its own size through :func:`sparse_resize`, which keeps a
 single hinted pixel alive when a 4K image shrinks to 128 px; :func:`check_inputs` checks
 what a pyramid is given. :func:`add_guide_channels` gives a trained model guide channels
-that change nothing until fine-tuned (their weights are zero).
+that change nothing without a guide (a guide of zeros meets whatever weights they get).
 """
 
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import nn
@@ -79,22 +79,44 @@ def check_inputs(
         )
 
 
-def add_guide_channels(model: CoarseToFine, channels: int) -> CoarseToFine:
-    """A copy of ``model`` taking ``channels`` more guide channels, their weights zero.
+GuideInit = Literal["zeros", "prior"]
+GUIDE_INITS: tuple[str, ...] = ("zeros", "prior")
+
+
+def add_guide_channels(
+    model: CoarseToFine, channels: int, *, init: GuideInit = "zeros"
+) -> CoarseToFine:
+    """A copy of ``model`` taking ``channels`` more guide channels.
 
     Each generator's first convolution (the first ``nn.Conv2d`` in it, which takes
     ``model.generator_in_channels``: the U-Net's first layer, an smp/timm encoder's stem)
-    is widened with zero weights for the new channels, so that without hints (a guide of
-    zeros) the copy computes what ``model`` does; fine-tuning then teaches it the guide.
-    ``model`` is left as it was; the copy saves ``guide_channels`` in its ``config.json``.
+    is widened for the new channels, so that without hints (a guide of zeros) the copy
+    computes what ``model`` does; fine-tuning then teaches it the guide. ``init``: the new
+    weights are ``"zeros"``, or ``"prior"``: copies of those of the prior's channels (its
+    ``out_channels`` values and its flag; needs ``channels == out_channels + 1`` and a
+    guide-free ``model``), so that a hint starts out read as a local prior where it is,
+    the input the finer levels were trained to follow. ``model`` is left as it was; the
+    copy saves ``guide_channels`` in its ``config.json``.
     """
     if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
         raise ConfigurationError(f"add_guide_channels adds 1 or more channels, got {channels!r}")
     total = model.guide_channels + channels
     check_settings(guide_channels=total)
+    copied = None
+    if init == "prior":
+        if channels != model.out_channels + 1 or model.guide_channels:
+            raise ConfigurationError(
+                f"init='prior' copies the prior's {model.out_channels + 1} channels (values and "
+                f"flag) into as many new guide channels of a guide-free model; got {channels} "
+                f"channels for a model with {model.guide_channels}: use init='zeros'"
+            )
+        copied = slice(model.in_channels, model.in_channels + channels)
+    elif init != "zeros":
+        raise ConfigurationError(f"init must be one of {', '.join(GUIDE_INITS)}, got {init!r}")
     widened = copy.deepcopy(model)
     for index, generator in enumerate(widened.generators):
-        widen_first_conv(generator, model.generator_in_channels, channels, f"generator {index}")
+        in_channels = model.generator_in_channels
+        widen_first_conv(generator, in_channels, channels, f"generator {index}", copied)
     widened.guide_channels = total
     config = getattr(model, "_hub_mixin_config", None)  # what save_pretrained writes
     if config is not None:
@@ -102,9 +124,16 @@ def add_guide_channels(model: CoarseToFine, channels: int) -> CoarseToFine:
     return widened
 
 
-def widen_first_conv(generator: nn.Module, in_channels: int, channels: int, name: str) -> None:
+def widen_first_conv(
+    generator: nn.Module,
+    in_channels: int,
+    channels: int,
+    name: str,
+    copied: slice | None = None,
+) -> None:
     """Give ``generator``'s first ``nn.Conv2d`` (which must take ``in_channels``)
-    ``channels`` more input channels with zero weights, in place; ``name`` words errors."""
+    ``channels`` more input channels, in place: zero weights, or copies of the weights of
+    the ``copied`` input channels; ``name`` words errors."""
     conv = next((m for m in generator.modules() if isinstance(m, nn.Conv2d)), None)
     if conv is None or conv.in_channels != in_channels:
         found = "none" if conv is None else f"one taking {conv.in_channels} channels"
@@ -119,8 +148,11 @@ def widen_first_conv(generator: nn.Module, in_channels: int, channels: int, name
             "which add_guide_channels cannot widen; use a plain first nn.Conv2d"
         )
     weight = conv.weight.detach()
-    zeros = weight.new_zeros(weight.shape[0], channels, *weight.shape[2:])
+    if copied is None:
+        added = weight.new_zeros(weight.shape[0], channels, *weight.shape[2:])
+    else:
+        added = weight[:, copied].clone()
     conv.weight = nn.Parameter(
-        torch.cat([weight, zeros], dim=1), requires_grad=conv.weight.requires_grad
+        torch.cat([weight, added], dim=1), requires_grad=conv.weight.requires_grad
     )
     conv.in_channels += channels

@@ -18,7 +18,7 @@ from ..errors import ConfigurationError
 # names neither ``levels`` nor ``base_size`` (CoarseToFine's own default is 256).
 DEFAULT_MODEL: dict[str, Any] = {"generator": "unet", "base_size": 128}
 # Keys of the model section that are not CoarseToFine's: they say how training starts.
-TRAINING_ONLY_MODEL_KEYS = ("init_from",)
+TRAINING_ONLY_MODEL_KEYS = ("init_from", "guide_init")
 TASK_CHANNEL_KEYS = ("in_channels", "out_channels")
 LEGACY_GENERATOR_KWARGS = "generator_kwargs"
 
@@ -32,7 +32,9 @@ def model_section(values: Any) -> dict[str, Any]:
     ``encoder_name``, ``base_channels``...). The task sets ``in_channels`` and
     ``out_channels``. ``init_from``: start from the weights of a model folder written by
     ``save_pretrained``, a Hub id or a shipped model's name (``default``: the shipped
-    colorizer); its architecture must be the one configured here. The older nested
+    colorizer); its architecture must be the one configured here; one with fewer guide
+    channels is widened for them, ``guide_init`` (``zeros``, default, or ``prior``) saying
+    how (:func:`~pyramidrefine.guides.add_guide_channels`). The older nested
     ``generator_kwargs: {...}`` is still read (flattened, with a deprecation warning).
     """
     if not isinstance(values, dict):

@@ -79,20 +79,25 @@ def build_model(config: TrainConfig, task: Task) -> CoarseToFine:
     except ConfigurationError as error:
         raise ConfigurationError(f"model: {error}") from None
     if config.model.get("init_from"):
-        load_weights(model, config.model["init_from"])
+        load_weights(model, config.model["init_from"], config.model.get("guide_init", "zeros"))
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
 
 
-def load_weights(model: CoarseToFine, source: str) -> None:
+def load_weights(model: CoarseToFine, source: str, guide_init: str = "zeros") -> None:
     """Copy the weights of the saved model ``source`` (a folder, Hub id or shipped model's
     name such as ``default``) into ``model`` (same architecture). A source with fewer
-    guide channels is widened first (:func:`~pyramidrefine.guides.add_guide_channels`:
-    zero weights), so that a hint fine-tune starts from a hint-free model's outputs."""
+    guide channels is widened first (:func:`~pyramidrefine.guides.add_guide_channels`
+    with ``init=guide_init``), so that a hint fine-tune starts from a hint-free model's
+    outputs."""
     saved = load_model(source)
     if saved.guide_channels < model.guide_channels:
-        saved = add_guide_channels(saved, model.guide_channels - saved.guide_channels)
+        added = model.guide_channels - saved.guide_channels
+        try:
+            saved = add_guide_channels(saved, added, init=guide_init)
+        except ConfigurationError as error:
+            raise ConfigurationError(f"model.guide_init: {error}") from None
     weights = saved.state_dict()
     try:
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
