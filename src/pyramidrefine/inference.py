@@ -17,8 +17,6 @@ from .choices import DEFAULT_MAX_NETWORK_SIDE, check_network_side
 from .devices import resolve_device
 from .errors import ConfigurationError
 from .fusion import fold_pyramid
-from .geometry import scale_long_side
-from .guides import sparse_resize
 from .hardware import (
     MemoryBudget,
     Precision,
@@ -28,7 +26,7 @@ from .hardware import (
 )
 from .hints import GUIDE_CHANNELS, HintLike, parse_hints, render_guide
 from .images import ImageLike, from_tensor, quantise, to_tensor, unit_float
-from .methods import apply_method
+from .methods import apply_method, shrink_to_long_side
 from .pretrained import hint_model_for, load_model, model_task
 from .profiling import rss_mb
 from .pyramid import CoarseToFine
@@ -162,12 +160,8 @@ class Pipeline:
     ) -> torch.Tensor:
         """The runner's prediction for ``inputs``, made on them shrunk to
         ``max_network_side`` where they are larger (the caller upsamples it, band by band)."""
-        size = tuple(inputs.shape[-2:])
         if self.max_network_side is not None:
-            size = scale_long_side(*size, self.max_network_side, enlarge=False)
-        if size != tuple(inputs.shape[-2:]):
-            inputs = resize(inputs, size)
-            guide = None if guide is None else sparse_resize(guide, size)
+            inputs, guide = shrink_to_long_side(inputs, guide, self.max_network_side)
         return self.runner(inputs) if guide is None else self.runner(inputs, guide=guide)
 
     def guide(

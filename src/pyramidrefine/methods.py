@@ -208,14 +208,25 @@ class LowRes:
 
     def __call__(self, x: torch.Tensor, guide: torch.Tensor | None = None) -> torch.Tensor:
         height, width = x.shape[-2:]
-        small = scale_long_side(height, width, self.size, enlarge=False)
-        hinted = {} if guide is None else {"guide": sparse_resize(guide, small)}
-        prediction = self.model(resize(x, small), **hinted)
-        if small == (height, width):
+        small, small_guide = shrink_to_long_side(x, guide, self.size)
+        hinted = {} if small_guide is None else {"guide": small_guide}
+        prediction = self.model(small, **hinted)
+        if small.shape[-2:] == (height, width):
             return prediction
         if self.guided:
             return upsample_guided(prediction, (x + 1) / 2)
         return resize(prediction, (height, width))
+
+
+def shrink_to_long_side(
+    x: torch.Tensor, guide: torch.Tensor | None, long_side: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``x`` (resized) and its ``guide`` (sparsely resized) at a long side of at most
+    ``long_side``; both as given when they are no larger."""
+    size = scale_long_side(*x.shape[-2:], long_side, enlarge=False)
+    if size == tuple(x.shape[-2:]):
+        return x, guide
+    return resize(x, size), None if guide is None else sparse_resize(guide, size)
 
 
 def upsample_guided(prediction: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
