@@ -1,14 +1,16 @@
 """Colour hints measured: colour quality against the number of hints taken from the truth.
 
-For a colorizer with hint (guide) channels and photo sets: L1(ab), PSNR, the hue hit rate
-and colourfulness (``pyramidrefine.evaluation.evaluate``) for 0, 1, 2, 5, 10 and 20 hints
-taken from each photo's true colours in two ways: at **random** pixels, and at the most
-**saturated** ones (the highest chroma first; each pick excludes a square of ``--spread``
-× the long side around it, so that the hints spread over the photo). A hint is the true
-colour of its pixel (``--patch 1``) or the mean of a ``--patch`` square, given as the
-public API takes it: ``Colorizer(model)(grey, hints=[(x, y, "#rrggbb"), ...])``. The
-``n`` hints of a photo are the first ``n`` of its largest count's (random draws seeded by
-``--seed`` and the photo's position), so reruns are equal and the curve is nested.
+For a colorizer that takes hints (with 3 guide channels, or with none: the hints are then
+spread over its prediction, ``pyramidrefine.hint_propagation``) and photo sets: L1(ab),
+PSNR, the hue hit rate and colourfulness (``pyramidrefine.evaluation.evaluate``) for 0, 1,
+2, 5, 10 and 20 hints taken from each photo's true colours in two ways: at **random**
+pixels, and at the most **saturated** ones (the highest chroma first; each pick excludes a
+square of ``--spread`` × the long side around it, so that the hints spread over the photo).
+A hint is the true colour of its pixel (``--patch 1``) or the mean of a ``--patch`` square,
+given as the public API takes it: ``Colorizer(model)(grey, hints=[(x, y, "#rrggbb"),
+...])``. The ``n`` hints of a photo are the first ``n`` of its largest count's (random
+draws seeded by ``--seed`` and the photo's position), so reruns are equal and the curve is
+nested.
 
 With ``--base`` (the model without guide channels the hint model was fine-tuned from),
 the no-hint equality check: the largest |difference| of RGB in [0, 1] between the base
@@ -21,8 +23,8 @@ settings stop the run), tabulated in ``OUT/hints.md`` (with L1(ab) ÷ the 0-hint
 issue 25's target is ≤ 0.6 with 10 random hints), drawn in ``OUT/curve.png`` and shown
 around a few hints in ``OUT/crops.jpg``. Example::
 
-    python benchmarks/hints.py --out docs/results/hints --model runs/colorize-hints/model \\
-        --base runs/colorize-v2/model --data bsd100=../shared/data/photos/BSD100 \\
+    python benchmarks/hints.py --out docs/results/hints --model default \\
+        --data bsd100=../shared/data/photos/BSD100 \\
         --data imagenet=../shared/data/eval/imagenet-1k-sample --max-images 100
 """
 
@@ -373,11 +375,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(f"benchmarks/hints.py: {error}") from None
 
 
+def model_key(name_or_path: str) -> str:
+    """What the journal records of a model: a folder's absolute path, else the name or id."""
+    path = Path(name_or_path)
+    return str(path.resolve()) if path.exists() else name_or_path
+
+
 def run(args: argparse.Namespace) -> None:
     """:func:`main` after parsing."""
     settings = {
-        "model": str(Path(args.model).resolve()),
-        "base": str(Path(args.base).resolve()) if args.base else None,
+        "model": model_key(args.model),
+        "base": model_key(args.base) if args.base else None,
         "patch": args.patch,
         "spread": args.spread,
         "seed": args.seed,

@@ -2,13 +2,11 @@
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 import pyramidrefine as pr
 from pyramidrefine import pretrained
 from pyramidrefine.cli import main
-from pyramidrefine.demo.runner import DemoRunner, Photo
 
 
 @pytest.fixture
@@ -25,9 +23,8 @@ def package(tiny_colorizer, tmp_path, monkeypatch):
 
 
 def test_list_models_filters_names_and_installed_weights(package, monkeypatch):
-    assert pr.list_models() == ["colorizer", "colorizer-hints"]
-    assert pr.list_models("color*") == ["colorizer", "colorizer-hints"]
-    assert pr.list_models(["x*", "*izer"]) == ["colorizer"]
+    assert pr.list_models() == ["colorizer"]
+    assert pr.list_models("color*") == pr.list_models(["x*", "*izer"]) == ["colorizer"]
     assert pr.list_models("x*") == []
     assert pr.list_models(pretrained=True) == ["colorizer"]
     info = pr.model_info("default")
@@ -38,8 +35,7 @@ def test_list_models_filters_names_and_installed_weights(package, monkeypatch):
     monkeypatch.setattr(pretrained, "default_colorizer_dir", lambda: package / "absent")
     assert pr.list_models(pretrained=True) == []
     with pytest.raises(
-        pr.ConfigurationError,
-        match="no shipped model named 'nope'; known: colorizer, colorizer-hints, default",
+        pr.ConfigurationError, match="no shipped model named 'nope'; known: colorizer"
     ):
         pr.model_info("nope")
 
@@ -99,46 +95,3 @@ def test_the_real_package_folder_is_the_installed_one():
     assert (pretrained.package_dir() / "__init__.py").is_file()
     assert pretrained.is_packaged(pretrained.default_colorizer_dir())
     assert not pretrained.is_packaged(".")
-
-
-def stand_in_hint_model(plain: pr.CoarseToFine) -> pr.CoarseToFine:
-    """``plain`` with hint channels whose weights are not zero, as if fine-tuned."""
-    model = pr.add_guide_channels(plain, 3)
-    with torch.no_grad():
-        model.generators[0].stem[0].weight[:, 4:] = 0.5
-    return model.eval()
-
-
-def test_the_defaults_hints_run_the_shipped_hint_model(package, tiny_colorizer, tmp_path):
-    options = {"backend": "torch", "precision": "fp32"}
-    photo = Image.fromarray((np.arange(48 * 40).reshape(40, 48) % 251).astype(np.uint8))
-    hints = [(10, 12, "#c0392b", 3)]
-    with pytest.raises(pr.ConfigurationError, match="this model takes no colour hints"):
-        pr.colorize(photo, hints=hints, **options)  # no hint model installed
-    hint_model = stand_in_hint_model(tiny_colorizer)
-    hint_model.save_pretrained(package / "weights" / "colorizer-hints")
-    assert pr.list_models(pretrained=True) == ["colorizer", "colorizer-hints"]
-    colorizer = pr.Colorizer(**options)
-    assert colorizer.hint_model == "colorizer-hints"
-    plain = np.asarray(colorizer(photo))
-    np.testing.assert_array_equal(plain, np.asarray(pr.Colorizer(tiny_colorizer, **options)(photo)))
-    hinted = np.asarray(colorizer(photo, hints=hints))
-    expected = pr.Colorizer(hint_model, **options)(photo, hints=hints)
-    np.testing.assert_array_equal(hinted, np.asarray(expected))
-    assert np.abs(hinted.astype(np.float32) - plain).max() > 1
-    np.testing.assert_array_equal(np.asarray(pr.colorize(photo, hints=hints, **options)), hinted)
-    np.testing.assert_array_equal(np.asarray(colorizer(photo, hints=[])), plain)
-    folder = pr.Colorizer(package / "weights" / "colorizer", **options)
-    assert folder.hint_model is None  # only the shipped name has a stand-in for hints
-    photo.save(tmp_path / "grey.png")
-    hint = ["--hint", "10,12,#c0392b,3", "--backend", "torch", "--precision", "fp32"]
-    assert main(["colorize", str(tmp_path / "grey.png"), "--out", "h", *hint]) == 0
-    with Image.open("h/grey_color.png") as written:
-        np.testing.assert_array_equal(np.asarray(written), hinted)
-    runner = DemoRunner(
-        tiny_colorizer, tmp_path, device="cpu", precision="fp32", hint_model=hint_model
-    )
-    assert runner.takes_hints()
-    outcome = runner.colour(Photo("grey.png", photo), "pyramid", hints=hints)
-    assert outcome.hints == 1
-    np.testing.assert_array_equal(np.asarray(outcome.image), hinted)

@@ -161,6 +161,13 @@ def read_hints_file(path: str | os.PathLike) -> list[Any] | dict[str, list[Any]]
     return hints
 
 
+def takes_hints(guide_channels: int) -> bool:
+    """Whether a colorizer with ``guide_channels`` takes hints: with :data:`GUIDE_CHANNELS`
+    its network reads them, with none they are spread over its prediction
+    (:mod:`~pyramidrefine.hint_propagation`)."""
+    return guide_channels in (0, GUIDE_CHANNELS)
+
+
 def render_guide(hints: Sequence[Hint], height: int, width: int) -> np.ndarray:
     """The ``3×height×width`` float32 guide of checked ``hints``: ab / ``AB_SCALE`` and the
     mask. A patch is centred on its pixel (cut at the image's border)."""

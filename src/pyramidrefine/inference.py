@@ -24,10 +24,11 @@ from .hardware import (
     resolve_memory_budget,
     resolve_precision,
 )
-from .hints import GUIDE_CHANNELS, HintLike, parse_hints, render_guide
+from .hint_propagation import propagate_hints
+from .hints import GUIDE_CHANNELS, HintLike, parse_hints, render_guide, takes_hints
 from .images import ImageLike, from_tensor, quantise, to_tensor, unit_float
 from .methods import apply_method, shrink_to_long_side
-from .pretrained import hint_model_for, load_model, model_task
+from .pretrained import load_model, model_task
 from .profiling import rss_mb
 from .pyramid import CoarseToFine
 from .registry import create_task
@@ -162,7 +163,11 @@ class Pipeline:
         ``max_network_side`` where they are larger (the caller upsamples it, band by band)."""
         if self.max_network_side is not None:
             inputs, guide = shrink_to_long_side(inputs, guide, self.max_network_side)
-        return self.runner(inputs) if guide is None else self.runner(inputs, guide=guide)
+        if guide is None:
+            return self.runner(inputs)
+        if not self.guide_channels:  # a colorizer without guide channels: hints spread
+            return propagate_hints(inputs, self.runner(inputs), guide)
+        return self.runner(inputs, guide=guide)
 
     def guide(
         self, hints: Iterable[HintLike], batch: int, height: int, width: int
@@ -177,13 +182,15 @@ class Pipeline:
         return guide.to(self.device).expand(batch, -1, -1, -1)
 
     def check_takes_hints(self) -> None:
-        """Refuse (one line) unless the model is a colorizer with the hints' guide channels."""
-        if not isinstance(self.task, ColorizationTask) or self.guide_channels != GUIDE_CHANNELS:
-            takes = f"a guide of {self.guide_channels} channels" if self.guide_channels else "none"
+        """Refuse (one line) unless the model is a colorizer with the hints' guide channels
+        or with none (its hints are spread, :mod:`~pyramidrefine.hint_propagation`)."""
+        colorizer = isinstance(self.task, ColorizationTask)
+        if not colorizer or not takes_hints(self.guide_channels):
+            this = f"takes a guide of {self.guide_channels} channels" if colorizer else "is not"
             raise ConfigurationError(
                 f"this model takes no colour hints (they need a colorizer with "
-                f"{GUIDE_CHANNELS} guide channels; it takes {takes}); run it without hints, or "
-                "fine-tune one for hints (configs/colorize-hints-cpu.yaml, docs/hints.md)"
+                f"{GUIDE_CHANNELS} guide channels or none; this one {this}); run it without "
+                "hints (docs/hints.md)"
             )
 
     def autocast(self) -> contextlib.AbstractContextManager:
@@ -238,35 +245,13 @@ class Colorizer(Pipeline):
     """A colorizer, an inference method, a device and a precision, ready for many images.
 
     Arguments as for :func:`colorize` (``model=None``: the shipped colorizer); a
-    :class:`Pipeline` whose task is colorization. The shipped colorizer takes no hints
-    itself: a call with hints runs the shipped hint model (``hint_model``, the default
-    fine-tuned for them, built with the same options on the first such call), so the
-    hint-free output stays exactly the default's.
+    :class:`Pipeline` whose task is colorization.
     """
 
     def __init__(self, model: ModelLike = None, **options: Any) -> None:
         model = "default" if model is None else model
         options.setdefault("max_network_side", DEFAULT_MAX_NETWORK_SIDE)
         super().__init__(model, task=ColorizationTask(), **options)
-        named = not isinstance(model, CoarseToFine)
-        self.hint_model = hint_model_for(model) if named and not self.guide_channels else None
-        self._options = options
-        self._hinted: Colorizer | None = None
-
-    def __call__(
-        self, image: ImageLike, hints: Iterable[HintLike] | None = None
-    ) -> Image.Image | np.ndarray | torch.Tensor:
-        hints = None if hints is None else list(hints)
-        if hints and self.hint_model is not None:
-            if self._hinted is None:
-                self._hinted = Colorizer(self.hint_model, **self._options)
-            return self._hinted(image, hints=hints)
-        return super().__call__(image, hints=hints)
-
-    def check_takes_hints(self) -> None:
-        """Refuse (one line) unless this colorizer or its ``hint_model`` takes hints."""
-        if self.hint_model is None:
-            super().check_takes_hints()
 
     def mismatch(self, model: CoarseToFine) -> str:
         """Colorizers map L to ab; other models go through :class:`Pipeline` / ``predict``."""
@@ -315,8 +300,9 @@ def colorize(
     prediction (the chroma) is upsampled bilinearly under the full-resolution L.
     ``hints``: colour hints, ``[(x, y, colour), ...]`` with pixel coordinates of ``image``
     and colours ``(r, g, b)`` (0..255) or ``"#rrggbb"`` (see :mod:`~pyramidrefine.hints`),
-    for a colorizer fine-tuned with hints (``guide_channels=3``; the shipped colorizer's
-    hints run the shipped hint model, see :class:`Colorizer`). To colour many images,
-    build a :class:`Colorizer` once and call it.
+    for a colorizer fine-tuned with hints (``guide_channels=3``) or, for one without
+    guide channels such as the shipped colorizer, spread from the hinted pixels by
+    :func:`~pyramidrefine.hint_propagation.propagate_hints`. To colour many images, build
+    a :class:`Colorizer` once and call it.
     """
     return Colorizer(model, **options)(image, hints=hints)

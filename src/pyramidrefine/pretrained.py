@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 
 MODEL_FILES = ("config.json", "model.safetensors")
 DEFAULT_MODEL = "colorizer"
-HINT_MODEL = "colorizer-hints"  # the default fine-tuned for colour hints (issue 25)
 ALIASES = {"default": DEFAULT_MODEL}
 TRAINING_FILE = "training.yaml"
 MAX_TRAINING_FILE_BYTES = 1 << 20  # a model folder is data: read no more than this
@@ -55,12 +54,7 @@ class ModelInfo:
 
 def default_colorizer_dir() -> Path:
     """Folder of the colorizer shipped inside the package (absent until weights are added)."""
-    return shipped_weights_dir(DEFAULT_MODEL)
-
-
-def shipped_weights_dir(name: str) -> Path:
-    """Folder of the shipped model ``name``'s weights inside the package."""
-    return package_dir() / "weights" / name
+    return Path(str(resources.files(__package__) / "weights" / "colorizer"))
 
 
 def package_dir() -> Path:
@@ -76,14 +70,7 @@ def _shipped() -> dict[str, ModelInfo]:
             default_colorizer_dir(),
             "the default colorizer: CoarseToFine over an EfficientNet-Lite0 U-Net, "
             "grey photos of any size to colour (docs/model-card.md)",
-        ),
-        HINT_MODEL: ModelInfo(
-            HINT_MODEL,
-            "colorization",
-            shipped_weights_dir(HINT_MODEL),
-            "the default colorizer fine-tuned to take colour hints (3 guide channels); "
-            "the default's calls with hints run it (docs/hints.md)",
-        ),
+        )
     }
 
 
@@ -130,16 +117,6 @@ def resolve_model(name_or_path: str | os.PathLike) -> str | Path:
             "by save_pretrained or a Hugging Face Hub id"
         )
     return info.path
-
-
-def hint_model_for(name_or_path: str | os.PathLike) -> str | None:
-    """The shipped hint model that runs a shipped colorizer's calls with hints: for the
-    default's name (or alias) :data:`HINT_MODEL` when its weights are installed, else
-    ``None`` (a folder, a Hub id, or no hint model installed)."""
-    text = os.fspath(name_or_path)
-    if Path(text).expanduser().exists() or ALIASES.get(text, text) != DEFAULT_MODEL:
-        return None
-    return HINT_MODEL if model_info(HINT_MODEL).installed else None
 
 
 def is_packaged(path: str | os.PathLike) -> bool:

@@ -154,8 +154,8 @@ def add_hint_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="X,Y,#RRGGBB[,SIZE]",
         help="a colour hint for every input: the pixel X (from the left), Y (from the top) "
         "has this colour; SIZE: a square patch of that side. Repeat it for more hints (at "
-        "most 64 a photo). Needs a model fine-tuned with hints: the shipped default's hints run "
-        "the shipped colorizer-hints (docs/hints.md)",
+        "most 64 a photo). The shipped colorizer spreads each hint over the region of similar "
+        "luminance around it; a model fine-tuned with hints reads them itself (docs/hints.md)",
     )
     parser.add_argument(
         "--hints",

@@ -103,13 +103,12 @@ def run(args: argparse.Namespace) -> int:
     from ..demo.app import serve  # imports gradio: a one-line error without the extra
     from ..demo.runner import DemoRunner
     from ..devices import resolve_device
-    from ..pretrained import hint_model_for, load_colorizer, load_model
+    from ..pretrained import load_colorizer
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per local request
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl+C does, cleanly
     device = resolve_device(args.device)
     model = load_colorizer(args.model)
-    hint_model = hint_model_for(args.model or "default") if not model.guide_channels else None
     with temporary_folder() as outputs:
         runner = DemoRunner(
             model,
@@ -122,7 +121,6 @@ def run(args: argparse.Namespace) -> int:
             max_side=args.max_side,
             max_upload=args.max_upload,
             max_work=args.max_work * 10**6,
-            hint_model=None if hint_model is None else load_model(hint_model),
         )
         runner.warm_up()
         page = serve(runner, host=args.host, port=args.port, share=args.share)

@@ -17,7 +17,7 @@ from ..choices import METHOD_TABLE, METHODS
 from ..errors import ConfigurationError, ImageReadError
 from ..geometry import scale_long_side
 from ..hardware import MemoryBudget, Precision, resolve_precision
-from ..hints import GUIDE_CHANNELS, HintLike, parse_hints
+from ..hints import GUIDE_CHANNELS, HintLike, parse_hints, takes_hints
 from ..images import read_image
 from ..inference import Colorizer
 from ..methods import apply_method, check_tiling, generator_pixels
@@ -28,8 +28,8 @@ from .limits import DEFAULT_MAX_SIDE, DEFAULT_MAX_UPLOAD, DEFAULT_MAX_WORK, MB
 RESULT_SECONDS = 600  # results and Gradio's copies of uploads are kept this long
 ZOOM_SIDE = 256  # crops are enlarged (nearest neighbour) to this side, to show the pixels
 NO_HINTS = (
-    "this model takes no colour hints; load a hint model (a colorizer with "
-    f"{GUIDE_CHANNELS} guide channels) with --model DIR_OR_HUB_ID, see docs/hints.md"
+    "this model takes no colour hints; load a colorizer with "
+    f"{GUIDE_CHANNELS} guide channels or none with --model DIR_OR_HUB_ID, see docs/hints.md"
 )
 
 
@@ -112,10 +112,8 @@ class DemoRunner:
         max_side: int | None = DEFAULT_MAX_SIDE,
         max_upload: int | None = DEFAULT_MAX_UPLOAD,
         max_work: int | None = DEFAULT_MAX_WORK,
-        hint_model: CoarseToFine | None = None,
     ) -> None:
         self.model = model
-        self.hint_model = hint_model
         self.name = name
         self.outputs = outputs
         self.device = torch.device(device)
@@ -125,7 +123,7 @@ class DemoRunner:
         self.max_side = max_side
         self.max_upload = max_upload
         self.max_work = max_work
-        self._colorizers: dict[tuple[str, int | None, int | None, bool], Colorizer] = {}
+        self._colorizers: dict[tuple[str, int | None, int | None], Colorizer] = {}
 
     def describe(self) -> str:
         """``Model: NAME, on DEVICE in PRECISION.``"""
@@ -157,9 +155,8 @@ class DemoRunner:
         return Photo(path.name, scaled, note, image.size)
 
     def takes_hints(self) -> bool:
-        """Whether the page takes colour hints: the model has the hints' guide channels, or
-        a ``hint_model`` (the shipped default's fine-tune for hints) runs them."""
-        return self.model.guide_channels == GUIDE_CHANNELS or self.hint_model is not None
+        """Whether the model takes colour hints (:func:`~pyramidrefine.hints.takes_hints`)."""
+        return takes_hints(self.model.guide_channels)
 
     def colour(
         self,
@@ -180,7 +177,7 @@ class DemoRunner:
             (*photo.to_image(hint.x, hint.y), hint.rgb, hint.size)
             for hint in parse_hints(hints, *photo.full_size)
         ]
-        colorizer = self.colorizer(method, tile=tile, base_size=base_size, hinted=bool(scaled))
+        colorizer = self.colorizer(method, tile=tile, base_size=base_size)
         start = time.perf_counter()
         peak_bytes, image = peak_tensor_bytes(colorizer, photo.image, hints=scaled or None)
         synchronize(self.device)
@@ -188,23 +185,15 @@ class DemoRunner:
         return Outcome(method, image, seconds, peak_bytes / MB, len(scaled))
 
     def colorizer(
-        self,
-        method: str,
-        *,
-        tile: int | None = None,
-        base_size: int | None = None,
-        hinted: bool = False,
+        self, method: str, *, tile: int | None = None, base_size: int | None = None
     ) -> Colorizer:
-        """The :class:`Colorizer` of ``method`` with these settings (``hinted``: of the
-        model that runs hints), built (and its BatchNorm folded) on the first request and
-        reused by the next ones."""
+        """The :class:`Colorizer` of ``method`` with these settings, built (and its BatchNorm
+        folded) on the first request and reused by the next ones."""
         settings = _settings(method, tile, base_size)
-        by_hint_model = hinted and self.hint_model is not None
-        key = (method, settings.get("tile"), settings.get("base_size"), by_hint_model)
+        key = (method, settings.get("tile"), settings.get("base_size"))
         if key not in self._colorizers:
-            model = self.hint_model if by_hint_model else self.model
             self._colorizers[key] = Colorizer(
-                model,
+                self.model,
                 method=method,
                 device=self.device,
                 precision=self.precision,
