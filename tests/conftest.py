@@ -31,6 +31,14 @@ def tiny_colorizer() -> pr.CoarseToFine:
 
 
 @pytest.fixture
+def other_guide_colorizer() -> pr.CoarseToFine:
+    """A small colorizer whose guide is not the hints' (1 channel): it takes no hints."""
+    return pr.CoarseToFine(
+        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2, guide_channels=1
+    ).eval()
+
+
+@pytest.fixture
 def fresh_accelerator():
     """Accelerate keeps one global state per process; each training test starts afresh."""
     AcceleratorState._reset_state(reset_partial_state=True)

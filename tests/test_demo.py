@@ -325,13 +325,12 @@ class _Counting(dict):
         super().__setitem__(key, value)
 
 
-def test_a_model_with_another_guide_says_so_in_one_line(tmp_path):
+def test_a_model_with_another_guide_says_so_in_one_line(other_guide_colorizer, tmp_path):
     from pyramidrefine.demo.app import build_page, colour_photo, place_hint, show_photo
 
-    other = pr.CoarseToFine(
-        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2, guide_channels=1
-    ).eval()
-    runner = DemoRunner(other, tmp_path, device="cpu", precision="fp32", max_side=64)
+    runner = DemoRunner(
+        other_guide_colorizer, tmp_path, device="cpu", precision="fp32", max_side=64
+    )
     path = str(grey_photo(tmp_path / "p.png", (48, 40)))
     canvas, *_ = show_photo(runner, path)
     hints, picture, listed, status = place_hint(runner, canvas, [], "#c0392b", (5, 5))

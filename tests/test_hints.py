@@ -154,15 +154,8 @@ def test_hints_run_through_the_onnxruntime_backend_too():
     assert float((torch_rgb - onnx_rgb).abs().max()) < 1e-2
 
 
-def other_guide_colorizer() -> pr.CoarseToFine:
-    """A colorizer whose guide is not the hints' (1 channel)."""
-    return pr.CoarseToFine(
-        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2, guide_channels=1
-    ).eval()
-
-
-def test_hints_for_a_model_with_another_guide_are_one_line():
-    colorizer = pr.Colorizer(other_guide_colorizer(), backend="torch")
+def test_hints_for_a_model_with_another_guide_are_one_line(other_guide_colorizer):
+    colorizer = pr.Colorizer(other_guide_colorizer, backend="torch")
     with pytest.raises(pr.ConfigurationError, match="this model takes no colour hints") as error:
         colorizer(grey_photo(), hints=[(1, 1, "#ffffff")])
     assert "\n" not in str(error.value)
@@ -342,14 +335,14 @@ def one_line(capsys):
     return lines[0]
 
 
-def test_cli_hint_errors_are_one_line(tmp_path, hint_model_dir, capsys):
+def test_cli_hint_errors_are_one_line(tmp_path, hint_model_dir, other_guide_colorizer, capsys):
     photo = write_grey(tmp_path / "a.png")
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
         colorize_cli(photo, "--out", out, "--model", hint_model_dir, "--hint", "10,12")
     last = capsys.readouterr().err.strip().splitlines()[-1]  # argparse's usage, then this
     assert exit_info.value.code == 2 and "argument --hint: hint '10,12' must look like" in last
-    other_guide_colorizer().save_pretrained(tmp_path / "other-model")
+    other_guide_colorizer.save_pretrained(tmp_path / "other-model")
     code = colorize_cli(
         photo, "--out", out, "--model", tmp_path / "other-model", "--hint", "1,1,#ffffff"
     )

@@ -125,13 +125,12 @@ def test_a_rerun_skips_journalled_rows_and_remeasures_the_missing_equal(setup, r
     assert "| 1 | 123.0000 |" in (out / "hints.md").read_text()
 
 
-def test_other_settings_or_a_model_with_another_guide_stop_with_one_line(setup, run):
+def test_other_settings_or_a_model_with_another_guide_stop_with_one_line(
+    setup, run, other_guide_colorizer
+):
     with pytest.raises(SystemExit, match=r"other settings \(seed\); give another --out"):
         bench.main(arguments(setup, run, "--seed=1"))
-    other = pr.CoarseToFine(
-        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2, guide_channels=1
-    )
-    other.save_pretrained(setup / "other")
+    other_guide_colorizer.save_pretrained(setup / "other")
     args = [f"--model={setup / 'other'}", f"--data=photos={setup / 'photos'}"]
     with pytest.raises(SystemExit, match="takes no colour hints") as error:
         bench.main([*args, f"--out={setup / 'plain'}"])

@@ -32,8 +32,6 @@ class ColourGrid:
         axis = -extent + self.width * (torch.arange(bins) + 0.5)
         rows, columns = torch.meshgrid(axis, axis, indexing="ij")
         self._centres = torch.stack([rows.flatten(), columns.flatten()], dim=1)
-        # the annealed mean's 1×1 convolution weight, built once
-        self._expectation = rearrange(self._centres, "k c -> c k 1 1")
 
     @property
     def count(self) -> int:
@@ -73,7 +71,7 @@ class ColourGrid:
         ``softmax(logits / temperature)`` (1: the mean; towards 0: the mode)."""
         probabilities = torch.softmax(logits.float() / temperature, dim=1)
         # the expectation as a 1×1 convolution: oneDNN/cuDNN-fast in either memory layout
-        weight = self._expectation.to(probabilities.device)
+        weight = rearrange(self._centres, "k c -> c k 1 1").to(probabilities.device)
         return F.conv2d(probabilities, weight).to(logits.dtype)
 
 

@@ -13,7 +13,7 @@ that change nothing without a guide (a guide of zeros meets whatever weights the
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import torch
 from torch import nn
@@ -80,7 +80,7 @@ def check_inputs(
 
 
 GuideInit = Literal["zeros", "prior"]
-GUIDE_INITS: tuple[str, ...] = ("zeros", "prior")
+GUIDE_INITS: tuple[str, ...] = get_args(GuideInit)
 
 
 def add_guide_channels(
@@ -114,8 +114,8 @@ def add_guide_channels(
     elif init != "zeros":
         raise ConfigurationError(f"init must be one of {', '.join(GUIDE_INITS)}, got {init!r}")
     widened = copy.deepcopy(model)
+    in_channels = model.generator_in_channels
     for index, generator in enumerate(widened.generators):
-        in_channels = model.generator_in_channels
         widen_first_conv(generator, in_channels, channels, f"generator {index}", copied)
     widened.guide_channels = total
     config = getattr(model, "_hub_mixin_config", None)  # what save_pretrained writes
