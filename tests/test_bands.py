@@ -41,6 +41,31 @@ def test_detail_refinement_keeps_the_coarse_colour_that_full_refinement_redecide
 
 
 @torch.no_grad()
+def test_decision_levels_run_full_and_the_finer_levels_add_only_detail():
+    x = torch.rand(1, 1, 128, 128) * 2 - 1
+    full = tiny("full", levels=4).forward_levels(x)
+    decided = tiny("detail", levels=4, decision_levels=2).forward_levels(x)
+    for level in (0, 1):  # the two coarsest levels decide as under "full"
+        torch.testing.assert_close(decided[level], full[level])
+    for level in (2, 3):  # the finer ones keep their prior's low band; "full" redecides it
+        changes = {}
+        for name, levels in (("decided", decided), ("full", full)):
+            size, coarser = levels[level].shape[-2:], levels[level - 1].shape[-2:]
+            change = levels[level] - resize(levels[level - 1], size)
+            changes[name] = resize(change, coarser).abs().mean()
+        assert changes["decided"] < 0.3 * changes["full"]
+
+
+def test_decision_levels_are_saved_and_a_view_can_change_them(tmp_path):
+    tiny("detail", levels=3, decision_levels=2).save_pretrained(tmp_path / "model")
+    loaded = CoarseToFine.from_pretrained(tmp_path / "model")
+    assert loaded.decision_levels == 2
+    assert loaded.with_settings(decision_levels=3).decision_levels == 3
+    with pytest.raises(ConfigurationError, match="decision_levels must be at least 1"):
+        loaded.with_settings(decision_levels=0)
+
+
+@torch.no_grad()
 def test_detail_refinement_runs_tiled_and_gives_the_input_size():
     model = tiny("detail", levels=2, tile=32, overlap=8)
     assert model(torch.rand(1, 1, 50, 70)).shape == (1, 2, 50, 70)

@@ -35,8 +35,9 @@ def _model(**settings) -> pr.CoarseToFine:
         {"base_size": 16, "refiner": {"base_channels": 2}},  # coarse + refiner, 3 levels
         {"base_size": 8, "max_levels": 3},  # 4 levels by size, capped at 3
         {"base_size": 24, "tile": 32, "overlap": 8, "refinement": "detail"},
+        {"base_size": 12, "refinement": "detail", "decision_levels": 2},  # 4 levels
     ],
-    ids=["tiled", "per-level", "coarse-and-refiner", "max-levels", "detail-tiled"],
+    ids=["tiled", "per-level", "coarse-and-refiner", "max-levels", "detail-tiled", "decide-2"],
 )
 def test_onnx_pyramid_matches_pytorch(tmp_path, settings):
     model = _model(**settings)
@@ -131,6 +132,7 @@ def crafted(tmp_path, exported, change):
         ({"generators": "generator-0.onnx"}, "generators must be a list"),
         ({"generators": ["generator-0.onnx"] * 3}, "3 generators for levels=1"),
         ({"refinement": "all"}, "refinement must be"),
+        ({"decision_levels": 0}, "decision_levels must be at least 1"),
         ({"format": "torchscript"}, "not an ONNX one"),
         ("null", "must hold a JSON object"),
         ("[" * 100_000, "not an exported pyramid"),

@@ -83,7 +83,7 @@ def test_the_tiny_folder_loads(tmp_path, weights):
 
 def test_the_shipped_colorizer_config_passes_the_checks():
     config = json.loads((pretrained.default_colorizer_dir() / "config.json").read_text())
-    parameters = ["generator", *model_config.SETTING_BOUNDS, "shared", "refiner"]
+    parameters = ["generator", *model_config.SETTING_BOUNDS, "shared", "refiner", "refinement"]
     checked = model_config.check_config(config, "shipped", parameters)
     assert checked["encoder_weights"] is None and checked["encoder_name"] == config["encoder_name"]
 

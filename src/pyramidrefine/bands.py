@@ -3,7 +3,9 @@
 With ``CoarseToFine(refinement="detail")`` a fine level's output is its prior plus the
 detail band of what its generator predicts: the part that the previous level, at half the
 size, cannot resolve. The low band (the colour of regions) then comes from the coarse
-levels alone, by construction, however many levels run.
+levels alone, by construction, however many levels run. ``decision_levels=n`` lets the
+``n`` coarsest levels decide together (each may redecide its prior, as a generator trained
+unrolled over ``n`` levels does) before the detail rule applies.
 """
 
 from __future__ import annotations

@@ -87,6 +87,7 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[str]:
         "generators": names,
         "refiner": model.refiner is not None,
         "refinement": model.refinement,
+        "decision_levels": model.decision_levels,
         "in_channels": model.in_channels,
         "out_channels": model.out_channels,
         "levels": model.levels,

@@ -13,6 +13,13 @@ import numpy as np
 Size = tuple[int, int]
 
 
+def level_rule(refinement: str, level: int, decision_levels: int) -> str:
+    """The rule ``level`` runs under: ``"full"`` for the ``decision_levels`` coarsest levels
+    (they decide the colour together, :mod:`pyramidrefine.bands`), ``refinement`` for the
+    finer ones."""
+    return "full" if level < decision_levels else refinement
+
+
 def num_levels(
     height: int,
     width: int,

@@ -36,6 +36,7 @@ SETTING_BOUNDS = {
     "overlap": (0, 8192),
     "pad_multiple": (1, 1024),
     "guide_channels": (0, 8),
+    "decision_levels": (1, 12),
 }
 MIN_SAVED_TILE = 32
 # CoarseToFine's settings that are not sizes: (type, description).

@@ -63,6 +63,7 @@ class OnnxCoarseToFine:
         self.guide_channels: int = config.get("guide_channels") or 0  # fed zeros: no hint
         self.refiner: bool = config.get("refiner", False)  # generator 1 runs levels ≥ 1
         self.refinement: str = config.get("refinement", "full")  # see pyramidrefine.bands
+        self.decision_levels: int = config.get("decision_levels") or 1
         self.tile: int | None = config["tile"] if tile is None else (tile or None)
         self.overlap: int = config["overlap"] if overlap is None else overlap
         options = onnxruntime.SessionOptions()
@@ -105,20 +106,23 @@ class OnnxCoarseToFine:
             geometry.generator_index(level, len(self.sessions), refiner=self.refiner)
         ]
         if self.tile is None or max(height, width) <= self.tile:
-            return self._refined(prior, self._run_padded(session, inputs))
+            return self._refined(level, prior, self._run_padded(session, inputs))
         output = np.zeros((batch, self.out_channels, height, width), np.float32)
         weight_sum = np.zeros((1, 1, height, width), np.float32)
         for rows, cols, taper in geometry.tiles(height, width, self.tile, self.overlap):
             part = None if prior is None else prior[..., rows, cols]
-            prediction = self._refined(part, self._run_padded(session, inputs[..., rows, cols]))
+            prediction = self._refined(
+                level, part, self._run_padded(session, inputs[..., rows, cols])
+            )
             window = geometry.blend_window(prediction.shape[-2:], self.overlap, taper)
             output[..., rows, cols] += prediction * window
             weight_sum[..., rows, cols] += window
         return output / weight_sum
 
-    def _refined(self, prior: np.ndarray | None, prediction: np.ndarray) -> np.ndarray:
+    def _refined(self, level: int, prior: np.ndarray | None, prediction: np.ndarray) -> np.ndarray:
         """As :func:`pyramidrefine.bands.refine`: with ``detail``, prior + detail band."""
-        if self.refinement == "full" or prior is None:
+        rule = geometry.level_rule(self.refinement, level, self.decision_levels)
+        if rule == "full" or prior is None:
             return prediction
         height, width = prediction.shape[-2:]
         half = (max(1, -(-height // 2)), max(1, -(-width // 2)))
@@ -138,6 +142,7 @@ class OnnxCoarseToFine:
 _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge"}
 EXPORTED_SIZES = ("in_channels", "out_channels", "pad_multiple", "overlap")
 EXPORTED_OPTIONAL = ("levels", "base_size", "max_levels", "tile", "guide_channels")
+EXPORTED_OPTIONAL += ("decision_levels",)
 _GENERATOR_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.onnx")
 
 

@@ -66,6 +66,8 @@ class CoarseToFine(
             a generator given by name or factory; ``None``: one generator for all levels.
         refinement: how a finer level uses its prior: ``"full"`` (the generator's output
             replaces it) or ``"detail"`` (it plus the output's detail band, :mod:`.bands`).
+        decision_levels: with ``refinement="detail"``, the coarsest levels that run
+            ``"full"`` and so decide the colour together (default 1: the coarsest alone).
         tile: run levels whose height or width exceeds ``tile`` tile by tile.
         overlap: minimum overlap of neighbouring tiles, blended with a raised-cosine window.
         pad_multiple: side multiple the generator needs; read from the generator if omitted.
@@ -86,6 +88,7 @@ class CoarseToFine(
         shared: bool = True,
         refiner: dict[str, Any] | None = None,
         refinement: str = "full",
+        decision_levels: int = 1,
         tile: int | None = None,
         overlap: int = 32,
         pad_multiple: int | None = None,
@@ -105,6 +108,7 @@ class CoarseToFine(
             overlap=overlap,
             pad_multiple=pad_multiple,
             guide_channels=guide_channels,
+            decision_levels=decision_levels,
         )
         tile_planner.check_overlap(tile, overlap)
         check_refinement(refinement)
@@ -116,6 +120,7 @@ class CoarseToFine(
         self.memory_budget: int | None = None
         self._bytes_per_pixel: dict[tuple, float] = {}  # activation_bytes_per_pixel's cache
         self.refiner, self.refinement = refiner, refinement
+        self.decision_levels = decision_levels
         self.generators = build_generators(
             generator,
             in_channels,
@@ -178,6 +183,7 @@ class CoarseToFine(
         prior, no hint); levels larger than ``tile`` or ``memory_budget`` allows run in tiles
         (:meth:`tile_plan`), each seeing its part of the prior and of the guide."""
         generator, own = self.generator_for(level), self.in_channels
+        rule = geometry.level_rule(self.refinement, level, self.decision_levels)
         if self.guide_channels:  # the guide (zeros: no hint) is cut into tiles with x
             if guide is None:
                 guide = x.new_zeros(x.shape[0], self.guide_channels, *x.shape[-2:])
@@ -186,7 +192,7 @@ class CoarseToFine(
         def run(x_part: Tensor, prior_part: Tensor | None = None) -> Tensor:
             fed = [x_part[:, :own], self.prior_channels(prior_part, x_part), x_part[:, own:]]
             inputs = torch.cat(fed if self.guide_channels else fed[:2], dim=1)
-            return refine(prior_part, self._run_padded(generator, inputs), self.refinement)
+            return refine(prior_part, self._run_padded(generator, inputs), rule)
 
         plan = self.tile_plan(level, x)
         if plan.tile is None:
@@ -246,8 +252,8 @@ class CoarseToFine(
         return output[..., :height, :width]
 
     def with_settings(self, **settings: Any) -> CoarseToFine:
-        """A view with other ``levels``/``base_size``/``max_levels``/``tile``/``overlap``/
-        ``memory_budget``.
+        """A view with other ``levels``/``base_size``/``max_levels``/``decision_levels``/
+        ``tile``/``overlap``/``memory_budget``.
 
         Same weights. E.g. ``model.with_settings(levels=1)`` is the full-resolution baseline,
         ``model.with_settings(levels=1, tile=256)`` the patchwise method of a pyramid model
@@ -255,7 +261,8 @@ class CoarseToFine(
         ``None``: unbounded; for inference, see :meth:`tile_plan`). The memory budget
         belongs to a machine, not to a model: ``save_pretrained`` does not record it.
         """
-        known = {"levels", "base_size", "max_levels", "tile", "overlap", "memory_budget"}
+        known = {"levels", "base_size", "max_levels", "decision_levels", "tile", "overlap"}
+        known.add("memory_budget")
         if unknown := set(settings) - known:
             raise ConfigurationError(
                 f"with_settings takes {', '.join(sorted(known))}; got {sorted(unknown)}"

@@ -27,8 +27,8 @@ def model_section(values: Any) -> dict[str, Any]:
     """The ``model:`` section as ``CoarseToFine``'s keyword arguments (plus ``init_from``).
 
     The same keys as a saved ``config.json``: ``generator``, ``levels`` or ``base_size``,
-    ``max_levels``, ``shared``, ``refiner``, ``refinement``, ``tile``, ``overlap``,
-    ``pad_multiple`` and the generator's own keyword arguments, flat (``arch``,
+    ``max_levels``, ``shared``, ``refiner``, ``refinement``, ``decision_levels``, ``tile``,
+    ``overlap``, ``pad_multiple`` and the generator's own keyword arguments, flat (``arch``,
     ``encoder_name``, ``base_channels``...). The task sets ``in_channels`` and
     ``out_channels``. ``init_from``: start from the weights of a model folder written by
     ``save_pretrained``, a Hub id or a shipped model's name (``default``: the shipped
