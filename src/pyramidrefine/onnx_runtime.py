@@ -141,8 +141,14 @@ class OnnxCoarseToFine:
 
 _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge"}
 EXPORTED_SIZES = ("in_channels", "out_channels", "pad_multiple", "overlap")
-EXPORTED_OPTIONAL = ("levels", "base_size", "max_levels", "tile", "guide_channels")
-EXPORTED_OPTIONAL += ("decision_levels",)
+EXPORTED_OPTIONAL = (
+    "levels",
+    "base_size",
+    "max_levels",
+    "tile",
+    "guide_channels",
+    "decision_levels",
+)
 _GENERATOR_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.onnx")
 
 

@@ -54,7 +54,7 @@ class ModelInfo:
 
 def default_colorizer_dir() -> Path:
     """Folder of the colorizer shipped inside the package (absent until weights are added)."""
-    return Path(str(resources.files(__package__) / "weights" / "colorizer"))
+    return package_dir() / "weights" / DEFAULT_MODEL
 
 
 def package_dir() -> Path:

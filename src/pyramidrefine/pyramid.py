@@ -36,6 +36,17 @@ from .model_config import check_settings, without_pretrained_weights
 from .tile_planner import TilePlan
 from .tiling import Size, pad_to_multiple, resize, tiled_apply
 
+# What with_settings may change: how the weights run, not what they are.
+VIEW_SETTINGS = (
+    "levels",
+    "base_size",
+    "max_levels",
+    "decision_levels",
+    "tile",
+    "overlap",
+    "memory_budget",
+)
+
 
 class CoarseToFine(
     nn.Module,
@@ -261,11 +272,9 @@ class CoarseToFine(
         ``None``: unbounded; for inference, see :meth:`tile_plan`). The memory budget
         belongs to a machine, not to a model: ``save_pretrained`` does not record it.
         """
-        known = {"levels", "base_size", "max_levels", "decision_levels", "tile", "overlap"}
-        known.add("memory_budget")
-        if unknown := set(settings) - known:
+        if unknown := set(settings) - set(VIEW_SETTINGS):
             raise ConfigurationError(
-                f"with_settings takes {', '.join(sorted(known))}; got {sorted(unknown)}"
+                f"with_settings takes {', '.join(sorted(VIEW_SETTINGS))}; got {sorted(unknown)}"
             )
         tile_planner.check_budget(settings.get("memory_budget"))
         check_settings(**settings)
