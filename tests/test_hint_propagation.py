@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 import pyramidrefine as pr
-from pyramidrefine.hint_propagation import propagate_hints, spread
+from pyramidrefine.hint_propagation import fade_length, propagate_hints, spread
 from pyramidrefine.hints import parse_hints, render_guide
 from pyramidrefine.lab import rgb_to_lab
 
@@ -43,6 +43,16 @@ def test_a_hint_fades_over_the_length_in_a_flat_region():
     assert short[60] < 0.1 * long[60]
     assert np.all(np.diff(long) <= 1e-6)  # falls off monotonically
     assert not spread(flat, np.zeros_like(mask), wanted, 40.0, 5.0).any()  # no hint: no change
+
+
+def test_the_fade_lengthens_with_the_number_of_separate_hints():
+    mask = np.zeros((30, 30), bool)
+    mask[5:8, 5:8] = True  # a patch hint: one region
+    assert fade_length(mask, 40.0) == pytest.approx(40.0)
+    mask[20, 20] = mask[21, 21] = True  # diagonal neighbours: one more region
+    mask[5, 25] = mask[25, 5] = True
+    assert fade_length(mask, 40.0) == pytest.approx(80.0)
+    assert fade_length(np.zeros_like(mask), 40.0) == pytest.approx(40.0)
 
 
 def test_propagation_keeps_the_prediction_without_hints_and_moves_it_to_a_hint():

@@ -10,13 +10,18 @@ minimises
 
 with ``w_pq = exp(−((L_p − L_q) / edge)²)`` over 4-neighbours: it spreads from each hint
 through regions of similar luminance, is held back at luminance edges and fades over about
-``length`` pixels of the working size. The system (one unknown per pixel of the working
+``length`` pixels of the working size for a single hint, ``length·√n`` for ``n`` separate
+hints: the fade is the pull back towards the network's colours, which the more hints there
+are, the less they need (one hint stays on its object; ten of the truth's colours correct
+much of the photo between them). The system (one unknown per pixel of the working
 size, a long side of ``side``) is sparse, symmetric and positive definite; SciPy's SuperLU
 solves it once for both channels. The correction is upsampled bilinearly and added to the
 prediction, whose own detail stays. Without hints nothing changes.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -28,7 +33,7 @@ from .lab import AB_SCALE, L_SCALE
 from .tiling import resize
 
 DEFAULT_SIDE = 128  # the coarse level's size: where the pyramid decides the colour
-DEFAULT_LENGTH = 40.0  # pixels of the working size over which a hint fades
+DEFAULT_LENGTH = 40.0  # pixels of the working size over which a single hint fades
 DEFAULT_EDGE = 5.0  # Lab L units: a step of this much passes e^-1 of the spread
 CONSTRAINT_WEIGHT = 100.0  # β: how closely a hinted pixel takes its hint
 
@@ -58,12 +63,21 @@ def propagate_hints(
                 lightness[sample, 0].cpu().numpy(),
                 mask.cpu().numpy(),
                 wanted.cpu().numpy(),
-                length,
+                fade_length(mask.cpu().numpy(), length),
                 edge,
             )
         )
     correction = torch.from_numpy(np.stack(corrections)).to(chroma.device) / AB_SCALE
     return (chroma.float() + resize(correction, chroma.shape[-2:])).to(chroma.dtype)
+
+
+def fade_length(mask: np.ndarray, length: float) -> float:
+    """``length`` times the square root of the number of separate hinted regions of
+    ``mask`` (8-connected: a patch hint is one region)."""
+    import scipy.ndimage
+
+    _, regions = scipy.ndimage.label(mask, structure=np.ones((3, 3)))
+    return length * math.sqrt(max(regions, 1))
 
 
 def spread(
