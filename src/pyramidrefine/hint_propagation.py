@@ -56,14 +56,14 @@ def propagate_hints(
     hints = sparse_resize(guide.float(), size)
     corrections = []
     for sample in range(inputs.shape[0]):
-        mask = hints[sample, 2] > 0
+        mask = (hints[sample, 2] > 0).cpu().numpy()
         wanted = (hints[sample, :2] - predicted[sample]) * AB_SCALE
         corrections.append(
             spread(
                 lightness[sample, 0].cpu().numpy(),
-                mask.cpu().numpy(),
+                mask,
                 wanted.cpu().numpy(),
-                fade_length(mask.cpu().numpy(), length),
+                fade_length(mask, length),
                 edge,
             )
         )
