@@ -13,6 +13,7 @@ from __future__ import annotations
 import torch
 
 from .errors import ConfigurationError
+from .geometry import low_band_size
 from .tiling import resize
 
 REFINEMENTS = ("full", "detail")
@@ -29,8 +30,7 @@ def check_refinement(refinement: str) -> None:
 def detail_band(x: torch.Tensor) -> torch.Tensor:
     """``x`` minus its low band: ``x`` shrunk to half its size (antialiased) and grown back."""
     height, width = x.shape[-2:]
-    half = (max(1, -(-height // 2)), max(1, -(-width // 2)))
-    return x - resize(resize(x, half), (height, width))
+    return x - resize(resize(x, low_band_size(height, width)), (height, width))
 
 
 def refine(prior: torch.Tensor | None, prediction: torch.Tensor, refinement: str) -> torch.Tensor:

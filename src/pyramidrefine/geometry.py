@@ -20,6 +20,12 @@ def level_rule(refinement: str, level: int, decision_levels: int) -> str:
     return "full" if level < decision_levels else refinement
 
 
+def low_band_size(height: int, width: int) -> Size:
+    """The size a level's low band is taken at (:mod:`pyramidrefine.bands`): half its own,
+    rounded up, at least one pixel."""
+    return max(1, -(-height // 2)), max(1, -(-width // 2))
+
+
 def num_levels(
     height: int,
     width: int,

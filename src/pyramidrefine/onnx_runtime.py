@@ -125,8 +125,9 @@ class OnnxCoarseToFine:
         if rule == "full" or prior is None:
             return prediction
         height, width = prediction.shape[-2:]
-        half = (max(1, -(-height // 2)), max(1, -(-width // 2)))
-        return prior + prediction - resize(resize(prediction, half), (height, width))
+        half = geometry.low_band_size(height, width)
+        low_band = resize(resize(prediction, half), (height, width))
+        return prior + prediction - low_band
 
     def _run_padded(self, session, x: np.ndarray) -> np.ndarray:
         height, width = x.shape[-2:]
