@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 
 import pyramidrefine as pr
 from pyramidrefine import model_config, pretrained, weights_check
+from pyramidrefine.checkpoints import constructor_parameters
 from pyramidrefine.cli import main
 from pyramidrefine.errors import CheckpointError, ConfigurationError, PyramidRefineError
 
@@ -83,7 +84,7 @@ def test_the_tiny_folder_loads(tmp_path, weights):
 
 def test_the_shipped_colorizer_config_passes_the_checks():
     config = json.loads((pretrained.default_colorizer_dir() / "config.json").read_text())
-    parameters = ["generator", *model_config.SETTING_BOUNDS, "shared", "refiner", "refinement"]
+    parameters = constructor_parameters(pr.CoarseToFine)
     checked = model_config.check_config(config, "shipped", parameters)
     assert checked["encoder_weights"] is None and checked["encoder_name"] == config["encoder_name"]
 

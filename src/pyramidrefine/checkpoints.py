@@ -87,11 +87,7 @@ class SafeHubMixin(PyTorchModelHubMixin):
             if revision is not None:
                 kwargs["revision"] = revision
             config_file = _hub_file(model_id, constants.CONFIG_NAME, kwargs)
-        parameters = [
-            p.name
-            for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
-            if p.kind is not inspect.Parameter.VAR_KEYWORD
-        ]
+        parameters = constructor_parameters(cls)
         config = check_config(read_config(config_file, name), name, parameters)
         hub = {key: kwargs.pop(key) for key in list(kwargs) if key in _HUB_ARGUMENTS}
         return cls._from_pretrained(model_id=model_id, **hub, **{**config, **kwargs})
@@ -126,6 +122,13 @@ _HUB_ARGUMENTS = {
     "proxies",
     "resume_download",
 }
+
+
+def constructor_parameters(cls: type) -> list[str]:
+    """The names of ``cls``'s constructor parameters (not ``self`` or ``**kwargs``): the
+    keys a model folder's ``config.json`` may hold."""
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    return [p.name for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
 
 
 def _looks_like_a_path(name: str) -> bool:
