@@ -34,7 +34,7 @@ from .tiling import resize
 
 DEFAULT_SIDE = 128  # the coarse level's size: where the pyramid decides the colour
 DEFAULT_LENGTH = 40.0  # pixels of the working size over which a single hint fades
-DEFAULT_EDGE = 5.0  # Lab L units: a step of this much passes e^-1 of the spread
+DEFAULT_EDGE = 3.0  # Lab L units: a step of this much passes e^-1 of the spread
 CONSTRAINT_WEIGHT = 100.0  # β: how closely a hinted pixel takes its hint
 
 
