@@ -6,7 +6,12 @@ import torch
 from PIL import Image
 
 import pyramidrefine as pr
-from pyramidrefine.hint_propagation import fade_length, propagate_hints, spread
+from pyramidrefine.hint_propagation import (
+    fade_length,
+    propagate_hints,
+    spread,
+    spread_by_likeness,
+)
 from pyramidrefine.hints import parse_hints, render_guide
 from pyramidrefine.lab import rgb_to_lab
 
@@ -53,6 +58,29 @@ def test_the_fade_lengthens_with_the_number_of_separate_hints():
     mask[5, 25] = mask[25, 5] = True
     assert fade_length(mask, 40.0) == pytest.approx(80.0)
     assert fade_length(np.zeros_like(mask), 40.0) == pytest.approx(40.0)
+
+
+def test_a_moderate_correction_reaches_alike_pixels_beyond_an_edge_and_a_large_one_does_not():
+    lightness = np.full((40, 60), 50.0)
+    lightness[:, 28:32] = 58.0  # a faint bar (a tree) between two alike halves
+    chroma = np.zeros((2, 40, 60))
+    chroma[:, :, 45:] = 20.0  # the far right looks otherwise coloured
+    mask = np.zeros(lightness.shape, bool)
+    mask[20, 5] = True
+    for size, reaches in ((6.0, True), (60.0, False)):
+        wanted = np.zeros((2, 40, 60))
+        wanted[:, 20, 5] = (size, -size / 2)
+        far = spread_by_likeness(lightness, chroma, mask, wanted)
+        assert far.shape == (2, 40, 60) and far.dtype == np.float32
+        beyond = far[0, :, 35:40].mean() / size  # across the bar, alike
+        assert (beyond > 0.4) if reaches else (beyond < 0.05)
+        assert far[0, :, 50:].mean() < 0.05 * size  # unlike pixels keep their colour
+        np.testing.assert_allclose(far[1], -0.5 * far[0], atol=1e-4)
+    walled = lightness.copy()
+    walled[:, 28:32] = 95.0  # a strong luminance edge walls the far stage off
+    wanted[:, 20, 5] = (6.0, -3.0)
+    assert spread_by_likeness(walled, chroma, mask, wanted)[0, :, 35:40].mean() < 0.05 * 6.0
+    assert not spread_by_likeness(lightness, chroma, np.zeros_like(mask), wanted).any()
 
 
 def test_propagation_keeps_the_prediction_without_hints_and_moves_it_to_a_hint():

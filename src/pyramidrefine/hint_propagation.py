@@ -1,22 +1,31 @@
 """Colour hints for a colorizer without guide channels: the hints' differences from its
-prediction, spread along the luminance (after Levin, Lischinski and Weiss, "Colorization
-using Optimization", 2004).
+prediction, spread in two stages.
 
-The network colours the photo as it would without hints. At each hinted pixel the hint's
-ab minus the prediction's is a constraint ``δ``, and the correction ``U`` (per ab channel)
-minimises
+The network colours the photo as it would without hints. At each hinted region (a point or
+a patch, 8-connected) the hint's ab minus the prediction's is a correction ``δ``.
 
-    Σ_neighbours w_pq (U_p − U_q)² + Σ_p U_p² / length² + β Σ_hinted (U_p − δ_p)²
+1. **Far, by likeness**: a hint whose correction is moderate says as much about the
+   pixels that look like it as about its neighbours (a cast of the whole sky, a face's
+   tint). Every pixel takes a kernel-weighted mean of the regions' corrections,
+   ``Σ_r k_r δ_r / (shrink + Σ_r k_r)``, with ``k_r`` a Gaussian of the differences in L,
+   in the predicted ab and in position, times ``exp(−(|δ_r| / largest)²)``: a large
+   correction (a red hint on a grey cup) is about its object, not about things of its
+   grey, and stays out of this stage. ``shrink`` keeps a lone hint's reach partial.
+2. **Near, along the luminance** (after Levin, Lischinski and Weiss, "Colorization using
+   Optimization", 2004): what stage 1 left of each correction, ``ε``, is spread by the
+   correction ``U`` (per ab channel) that minimises
 
-with ``w_pq = exp(−((L_p − L_q) / edge)²)`` over 4-neighbours: it spreads from each hint
-through regions of similar luminance, is held back at luminance edges and fades over about
-``length`` pixels of the working size for a single hint, ``length·√n`` for ``n`` separate
-hints: the fade is the pull back towards the network's colours, which the more hints there
-are, the less they need (one hint stays on its object; ten of the truth's colours correct
-much of the photo between them). The system (one unknown per pixel of the working
-size, a long side of ``side``) is sparse, symmetric and positive definite; SciPy's SuperLU
-solves it once for both channels. The correction is upsampled bilinearly and added to the
-prediction, whose own detail stays. Without hints nothing changes.
+       Σ_neighbours w_pq (U_p − U_q)² + Σ_p U_p² / length² + β Σ_hinted (U_p − ε_p)²
+
+   with ``w_pq = exp(−((L_p − L_q) / edge)²)`` over 4-neighbours: it fills the region of
+   similar luminance around each hint, is held back at luminance edges and fades over
+   about ``length`` pixels of the working size for a single hint, ``length·√n`` for ``n``
+   separate hints. The system is sparse, symmetric and positive definite; SciPy's SuperLU
+   solves it once for both channels.
+
+Both run at a working size (a long side of ``side``, the coarse level's); the sum is
+upsampled bilinearly and added to the prediction, whose own detail stays. Without hints
+nothing changes.
 """
 
 from __future__ import annotations
@@ -36,6 +45,13 @@ DEFAULT_SIDE = 128  # the coarse level's size: where the pyramid decides the col
 DEFAULT_LENGTH = 40.0  # pixels of the working size over which a single hint fades
 DEFAULT_EDGE = 3.0  # Lab L units: a step of this much passes e^-1 of the spread
 CONSTRAINT_WEIGHT = 100.0  # β: how closely a hinted pixel takes its hint
+LIKENESS_LIGHTNESS = 10.0  # L units: the far stage's kernel width in lightness
+LIKENESS_CHROMA = 6.0  # ab units: its width in the predicted colour
+LIKENESS_REACH = 0.7  # its width in position, in long sides of the photo
+LIKENESS_SHRINK = 0.3  # how partial a lone, perfectly alike hint's reach is
+LIKENESS_LARGEST = 20.0  # ab units: corrections well above this stay out of the far stage
+REACH_EDGE = 10.0  # L units: the luminance steps that wall the far stage off from a region
+REACH_LENGTH = 200.0  # pixels of the working size: its walls leak over about this
 
 
 def propagate_hints(
@@ -57,16 +73,14 @@ def propagate_hints(
     corrections = []
     for sample in range(inputs.shape[0]):
         mask = (hints[sample, 2] > 0).cpu().numpy()
-        wanted = (hints[sample, :2] - predicted[sample]) * AB_SCALE
-        corrections.append(
-            spread(
-                lightness[sample, 0].cpu().numpy(),
-                mask,
-                wanted.cpu().numpy(),
-                fade_length(mask, length),
-                edge,
-            )
+        sample_lightness = lightness[sample, 0].cpu().numpy()
+        sample_chroma = (predicted[sample] * AB_SCALE).cpu().numpy()
+        wanted = (hints[sample, :2] * AB_SCALE).cpu().numpy() - sample_chroma
+        far = spread_by_likeness(sample_lightness, sample_chroma, mask, wanted)
+        near = spread(
+            sample_lightness, mask, (wanted - far) * mask, fade_length(mask, length), edge
         )
+        corrections.append(far + near)
     correction = torch.from_numpy(np.stack(corrections)).to(chroma.device) / AB_SCALE
     return (chroma.float() + resize(correction, chroma.shape[-2:])).to(chroma.dtype)
 
@@ -78,6 +92,40 @@ def fade_length(mask: np.ndarray, length: float) -> float:
 
     _, regions = scipy.ndimage.label(mask, structure=np.ones((3, 3)))
     return length * math.sqrt(max(regions, 1))
+
+
+def spread_by_likeness(
+    lightness: np.ndarray, chroma: np.ndarray, mask: np.ndarray, wanted: np.ndarray
+) -> np.ndarray:
+    """Stage 1: the ``2×H×W`` correction each pixel takes from the hinted regions of
+    ``mask`` that look like it (lightness ``H×W`` in L units, predicted ``chroma`` and
+    ``wanted`` corrections ``2×H×W`` in ab units); zeros where no pixel is hinted."""
+    import scipy.ndimage
+
+    height, width = mask.shape
+    labels, regions = scipy.ndimage.label(mask, structure=np.ones((3, 3)))
+    rows, columns = np.mgrid[0:height, 0:width] / max(height, width)
+    # how well each pixel connects to some hint (a random walk's chance of meeting one
+    # before it is stopped): strong luminance edges wall the far stage off
+    reach = spread(lightness, mask, mask[None].astype(np.float64), REACH_LENGTH, REACH_EDGE)
+    reach = reach[0].clip(0.0, 1.0)
+    total = np.zeros((2, height, width))
+    weight_sum = np.full((height, width), LIKENESS_SHRINK)
+    for region in range(1, regions + 1):
+        inside = labels == region
+        correction = wanted[:, inside].mean(axis=1)
+        kernel = reach * np.exp(
+            -(((lightness - lightness[inside].mean()) / LIKENESS_LIGHTNESS) ** 2)
+            - (
+                ((chroma - chroma[:, inside].mean(axis=1)[:, None, None]) / LIKENESS_CHROMA) ** 2
+            ).sum(0)
+            - ((rows - rows[inside].mean()) ** 2 + (columns - columns[inside].mean()) ** 2)
+            / LIKENESS_REACH**2
+            - (np.hypot(*correction) / LIKENESS_LARGEST) ** 2
+        )
+        total += kernel * correction[:, None, None]
+        weight_sum += kernel
+    return (total / weight_sum).astype(np.float32)
 
 
 def spread(
