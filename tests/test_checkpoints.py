@@ -156,3 +156,16 @@ def test_broken_model_folders(tmp_path, setup, message):
 def test_unknown_hub_id_offline_is_a_clear_error():
     with pytest.raises(CheckpointError, match="could not provide it"):
         pr.CoarseToFine.from_pretrained("nobody/no-such-colorizer")
+
+
+def test_a_killed_runs_half_written_checkpoint_pointer_and_folders_are_removed(tmp_path):
+    from pyramidrefine.training.checkpointing import Checkpoints
+
+    checkpoints = Checkpoints(accelerator=None, output_dir=tmp_path, keep=2)
+    checkpoints.folder.mkdir()
+    (checkpoints.folder / ".latest.tmp-4242-abcdefgh").write_text("step-000")  # killed mid-write
+    (checkpoints.folder / ".step-00000100.tmp").mkdir()
+    (tmp_path / ".model.tmp-4242-abcdefgh").mkdir()
+    (checkpoints.folder / "latest").write_text("step-00000050")
+    checkpoints.remove_partial_writes()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["checkpoints", "latest"]

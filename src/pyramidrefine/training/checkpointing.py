@@ -79,7 +79,11 @@ class Checkpoints:
         return target
 
     def remove_partial_writes(self) -> None:
-        """Delete temporary folders that a killed run left half-written."""
+        """Delete what a killed run left half-written: checkpoint and model folders, and
+        the temporary of the ``latest`` pointer (called by the main process after its own
+        pointer is in place, so any such temporary is a dead run's)."""
         leftovers = [*self.folder.glob(".step-*.tmp"), *self.output_dir.glob(".model.*")]
         for leftover in leftovers:
             shutil.rmtree(leftover, ignore_errors=True)
+        for pointer in self.folder.glob(".latest.tmp-*"):
+            pointer.unlink(missing_ok=True)
