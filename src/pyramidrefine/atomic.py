@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -73,6 +74,13 @@ def write_text_atomic(target: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``target`` atomically."""
     with atomic_path(target) as temporary:
         temporary.write_text(text)
+
+
+def temporaries_of(target: str | os.PathLike) -> list[Path]:
+    """The temporaries that :func:`atomic_path` has made, or left, for ``target``."""
+    target = Path(target)
+    candidates = target.parent.glob(f".{glob.escape(target.name)}.tmp-*")
+    return [path for path in candidates if _TEMPORARY.fullmatch(path.name)]
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from accelerate import Accelerator
 
-from ..atomic import write_text_atomic
+from ..atomic import temporaries_of, write_text_atomic
 from .run_folder import latest_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -85,5 +85,5 @@ class Checkpoints:
         leftovers = [*self.folder.glob(".step-*.tmp"), *self.output_dir.glob(".model.*")]
         for leftover in leftovers:
             shutil.rmtree(leftover, ignore_errors=True)
-        for pointer in self.folder.glob(".latest.tmp-*"):
+        for pointer in temporaries_of(self.folder / "latest"):
             pointer.unlink(missing_ok=True)
