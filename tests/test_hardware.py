@@ -5,6 +5,8 @@ import torch
 
 import pyramidrefine as pr
 from pyramidrefine import hardware
+from pyramidrefine.training import load_config
+from pyramidrefine.training.trainer import accelerator_precision
 
 
 @pytest.fixture
@@ -128,3 +130,14 @@ def test_the_cli_process_may_keep_freed_memory_for_reuse():
     kept = hardware.keep_freed_memory()
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert kept  # mallopt took both thresholds
+
+
+def test_training_resolves_auto_mixed_precision(cpu_with):
+    cpu_with("avx2")
+    assert accelerator_precision("auto") == "no"
+    with pytest.warns(UserWarning, match="without native bf16"):
+        assert accelerator_precision("bf16") == "bf16"
+    cpu_with("avx512_bf16")
+    assert accelerator_precision("auto") == "bf16"
+    assert accelerator_precision("no") == "no"
+    assert load_config(None, ["mixed_precision=auto"]).mixed_precision == "auto"

@@ -85,3 +85,32 @@ def test_refuses_targets_that_are_not_two_channel_chroma():
 def test_a_pixel_loss_given_arguments_it_does_not_take_is_one_line():
     with pytest.raises(ConfigurationError, match=r"loss 'l1' takes no argument 'mix'"):
         Pix2PixObjective(gan=None, pixel="l1", pixel_kwargs={"mix": 0.5})
+
+
+def test_texture_fades_the_rebalancing_out_where_the_luminance_is_flat():
+    target = _mostly_grey(size=32)
+    target[:, :, 18:23, 18:23] = 0.6  # the rare colour again
+    flat = torch.zeros(4, 1, 32, 32)
+    textured = torch.rand(4, 1, 32, 32) * 2 - 1
+    prediction = target.clone()
+    prediction[:, :, 20, 20] += 0.2  # one error, on the rare colour
+    everywhere, faded = RebalancedL1(), RebalancedL1(texture=5.0)
+    everywhere(target, target)
+    faded(target, target, condition=flat)  # the same counts
+    plain = torch.nn.functional.l1_loss(prediction, target)
+    torch.testing.assert_close(faded(prediction, target, condition=flat), plain)
+    assert everywhere(prediction, target) > 1.2 * plain
+    assert faded(prediction, target, condition=textured) > 0.8 * everywhere(prediction, target)
+
+
+def test_texture_needs_the_condition_and_pix2pix_passes_it():
+    target = _mostly_grey()
+    with pytest.raises(ConfigurationError, match="needs the level's input"):
+        RebalancedL1(texture=5.0)(target, target)
+    with pytest.raises(ConfigurationError, match="texture must be positive"):
+        RebalancedL1(texture=0.0)
+    objective = Pix2PixObjective(gan=None, pixel="rebalanced_l1", pixel_kwargs={"texture": 5.0})
+    _, parts = objective.generator_loss(
+        torch.zeros_like(target), target, condition=torch.zeros(4, 1, 16, 16)
+    )
+    assert parts["rebalanced_l1"] == pytest.approx(parts["l1"], rel=1e-5)  # all flat: plain L1

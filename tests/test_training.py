@@ -66,7 +66,7 @@ def generator_weights(trainer):
             "loss.name=colour_classes",
             "loss.kwargs={bins: 8}",
         ],
-        ["loss.kwargs={pixel: rebalanced_l1, pixel_kwargs: {mix: 0.5}}"],
+        ["loss.kwargs={pixel: rebalanced_l1, pixel_kwargs: {mix: 0.5, texture: 5.0}}"],
     ],
     ids=[
         "unrolled-gan",

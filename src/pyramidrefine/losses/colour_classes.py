@@ -51,11 +51,12 @@ class ColourClassObjective(Pix2PixObjective):
         target: torch.Tensor,
         fake_logits: Sequence[torch.Tensor] | None = None,
         class_logits: torch.Tensor | None = None,
+        condition: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """The cross-entropy (parts ``"ce"``, ``"l1"``, ``"total"``) when ``class_logits``
         are given, else :meth:`Pix2PixObjective.generator_loss`."""
         if class_logits is None:
-            return super().generator_loss(prediction, target, fake_logits)
+            return super().generator_loss(prediction, target, fake_logits, condition)
         check_chroma(class_logits, target, "colour_classes")
         index = self.grid.index(target)
         self.histogram.add(index)

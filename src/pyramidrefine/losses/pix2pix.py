@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,20 +38,29 @@ class Pix2PixObjective:
         self.gan = None if gan is None else GANLoss(gan)
         self.pixel_name = pixel
         self.pixel = create_loss(pixel, **dict(pixel_kwargs or {}))
+        call = getattr(self.pixel, "forward", self.pixel)  # a module's own arguments
+        self.pixel_takes_condition = "condition" in inspect.signature(call).parameters
 
     def generator_loss(
         self,
         prediction: torch.Tensor,
         target: torch.Tensor,
         fake_logits: Sequence[torch.Tensor] | None = None,
+        condition: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """Total generator loss and its parts (``"l1"``, the pixel loss when it is not L1,
         ``"gan"``, ``"total"``) as floats.
 
-        The GAN term is 0 when ``gan`` is None or no ``fake_logits`` are given.
+        The GAN term is 0 when ``gan`` is None or no ``fake_logits`` are given; the level's
+        input ``condition`` goes to pixel losses that take one.
         """
         l1 = F.l1_loss(prediction, target)
-        pixel = l1 if self.pixel_name == "l1" else self.pixel(prediction, target)
+        if self.pixel_name == "l1":
+            pixel = l1
+        elif self.pixel_takes_condition:
+            pixel = self.pixel(prediction, target, condition=condition)
+        else:
+            pixel = self.pixel(prediction, target)
         total = self.l1_weight * pixel
         gan = torch.zeros((), device=l1.device)
         if self.gan is not None and fake_logits is not None:

@@ -11,11 +11,15 @@ from the targets seen so far, so no data pass is needed before training.
 from __future__ import annotations
 
 import torch
+from kornia.filters import box_blur
 from torch import nn
 
 from ..colour_bins import ColourGrid, ColourHistogram
 from ..errors import ConfigurationError
+from ..lab import L_SCALE
 from ..registry import register_loss
+
+TEXTURE_WINDOW = 15  # pixels: the window of the local standard deviation of L
 
 
 def check_chroma(prediction: torch.Tensor, target: torch.Tensor, what: str) -> None:
@@ -42,6 +46,12 @@ class RebalancedL1(nn.Module):
             paper (1: plain L1).
         extent: half-width of the grid in target units.
         smoothing: standard deviation, in bins, of the Gaussian blur of the counts.
+        texture: L units of local standard deviation (over ``TEXTURE_WINDOW`` pixels) at
+            which a pixel keeps half its rebalancing: ``w = 1 + (w_bin − 1)·s²/(s² +
+            texture²)``, so flat regions (a sky, dark water), where the luminance says
+            nothing of the colour, fall back to plain L1 instead of taking a rare colour.
+            ``None``: rebalanced everywhere. Needs the level's input (``condition``, its
+            first channel the normalised L).
 
     The weights (:class:`~pyramidrefine.colour_bins.ColourHistogram`) average to 1 under
     the observed colours: the loss stays on the scale of plain L1. Counts grow while the
@@ -49,16 +59,47 @@ class RebalancedL1(nn.Module):
     """
 
     def __init__(
-        self, bins: int = 22, mix: float = 0.5, extent: float = 1.0, smoothing: float = 0.5
+        self,
+        bins: int = 22,
+        mix: float = 0.5,
+        extent: float = 1.0,
+        smoothing: float = 0.5,
+        texture: float | None = None,
     ) -> None:
         super().__init__()
+        if texture is not None and not texture > 0:
+            raise ConfigurationError(f"texture must be positive L units or null, got {texture}")
         self.grid = ColourGrid(bins, extent)
         self.histogram = ColourHistogram(self.grid, mix, smoothing)
+        self.texture = texture
 
-    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        prediction: torch.Tensor,
+        target: torch.Tensor,
+        condition: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         check_chroma(prediction, target, "rebalanced_l1")
         index = self.grid.index(target)
         if self.training:
             self.histogram.add(index)
         pixel_weight = self.histogram.weights().to(prediction.device)[index].unsqueeze(1)
+        if self.texture is not None:
+            pixel_weight = 1.0 + (pixel_weight - 1.0) * self.textured(condition, target)
         return (pixel_weight * (prediction - target).abs()).mean()
+
+    def textured(self, condition: torch.Tensor | None, target: torch.Tensor) -> torch.Tensor:
+        """``s²/(s² + texture²)`` per pixel (``B×1×H×W``), ``s`` the local standard deviation
+        of the condition's L in L units."""
+        if condition is None or condition.shape[-2:] != target.shape[-2:]:
+            raise ConfigurationError(
+                "rebalanced_l1 with texture weighs by the luminance: it needs the level's "
+                "input beside the prediction (the pix2pix objective passes it); set "
+                "texture: null to rebalance everywhere"
+            )
+        lightness = condition[:, :1].float() * L_SCALE  # centred: no cancellation below
+        lightness = lightness - lightness.mean(dim=(-2, -1), keepdim=True)
+        window = (TEXTURE_WINDOW, TEXTURE_WINDOW)
+        mean = box_blur(lightness, window, border_type="reflect")
+        variance = (box_blur(lightness**2, window, border_type="reflect") - mean**2).clamp_min(0)
+        return variance / (variance + self.texture**2)

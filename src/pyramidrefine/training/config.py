@@ -180,7 +180,8 @@ class TrainConfig:
     task: str = "colorization"
     task_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. denoising's noise model
     max_steps: int = 1000
-    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    # "auto": bf16 where it is fast (GPUs with bf16, CPUs with native bf16), else none
+    mixed_precision: Literal["no", "fp16", "bf16", "auto"] = "no"
     channels_last: bool = False  # NHWC weights: faster convolutions on most CPUs and GPUs
     gradient_accumulation_steps: int = 1
     ema_decay: float | None = None
@@ -199,9 +200,9 @@ class TrainConfig:
         self.model = model_section(self.model)
         if self.mixed_precision is False:  # YAML reads a bare `no` as false
             self.mixed_precision = "no"
-        if self.mixed_precision not in ("no", "fp16", "bf16"):
+        if self.mixed_precision not in ("no", "fp16", "bf16", "auto"):
             raise ConfigurationError(
-                f"mixed_precision must be no, fp16 or bf16, got {self.mixed_precision!r}"
+                f"mixed_precision must be no, fp16, bf16 or auto, got {self.mixed_precision!r}"
             )
 
     def to_dict(self) -> dict[str, Any]:

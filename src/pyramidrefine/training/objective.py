@@ -4,7 +4,9 @@
 default: :class:`~pyramidrefine.losses.Pix2PixObjective`); a loss of one's own is
 registered with ``@register_loss("mine")`` and chosen with one config line,
 ``loss.name: mine``. An objective has ``generator_loss(prediction, target, fake_logits)``
-returning ``(loss, {part: float})`` and, when a discriminator is trained,
+returning ``(loss, {part: float})`` (given, when its signature names them, the level's
+input as ``condition`` and a colour-class head's ``class_logits``) and, when a
+discriminator is trained,
 ``discriminator_loss(real_logits, fake_logits)``.
 """
 
@@ -106,6 +108,8 @@ def generator_loss(
                 fake_logits = discriminator(result.condition, result.prediction)
             discriminator.requires_grad_(True)
         extra = {}
+        if "condition" in inspect.signature(objective.generator_loss).parameters:
+            extra["condition"] = result.condition.float()
         if result.class_logits is not None:  # check_objective_fits let only such objectives by
             extra["class_logits"] = result.class_logits
         loss, level_parts = objective.generator_loss(

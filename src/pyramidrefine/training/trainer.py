@@ -22,6 +22,7 @@ from accelerate.utils import broadcast_object_list, set_seed
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..errors import TrainingError
+from ..hardware import resolve_precision
 from ..progress import Bar
 from ..pyramid import CoarseToFine
 from ..registry import create_task
@@ -66,8 +67,9 @@ class Trainer:
         find_unused = config.scheme.name == "per_level" and (
             not config.model.get("shared", True) or config.model.get("refiner") is not None
         )
+        self.mixed_precision = accelerator_precision(config.mixed_precision)
         self.accelerator = Accelerator(
-            mixed_precision=config.mixed_precision,
+            mixed_precision=self.mixed_precision,
             gradient_accumulation_steps=config.gradient_accumulation_steps,
             log_with="tensorboard" if importlib.util.find_spec("tensorboard") else None,
             project_dir=str(self.output_dir),
@@ -251,7 +253,7 @@ class Trainer:
             self.val_images,
             self.task,
             self.output_dir / "samples" / f"step-{self.state.step:08d}.png",
-            autocast_dtype=AUTOCAST_DTYPES.get(self.config.mixed_precision),
+            autocast_dtype=AUTOCAST_DTYPES.get(self.mixed_precision),
         )
         self.metrics.log(metrics, "val", self.state.step)
         return metrics
@@ -272,6 +274,17 @@ class Trainer:
         if self.discriminator is not None:
             self.d_optimizer.zero_grad(set_to_none=True)
         logger.warning("non-finite loss at step %d; step skipped", self.state.step)
+
+
+def accelerator_precision(mixed_precision: str) -> str:
+    """The Accelerator's ``mixed_precision`` for a config's: ``"auto"`` becomes ``"bf16"``
+    where bf16 is fast on the device this process trains on (GPUs with bf16, CPUs with
+    AVX512-BF16 or AMX), ``"no"`` elsewhere; ``"bf16"`` on a CPU without native bf16
+    warns (it is emulated, many times slower)."""
+    if mixed_precision not in ("auto", "bf16"):
+        return mixed_precision
+    resolved = resolve_precision(mixed_precision, PartialState().device)
+    return "bf16" if resolved == "bf16" else "no"
 
 
 def _agreed_output_dir(config: TrainConfig) -> str:
