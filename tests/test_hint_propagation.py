@@ -109,3 +109,17 @@ def test_the_default_colorizer_takes_hints_and_a_red_hint_makes_its_object_red()
     assert lab[:, :28, 1].mean() > before[:, :28, 1].mean() + 10  # and over its region
     np.testing.assert_allclose(lab[..., 0], before[..., 0], atol=0.5)  # L untouched
     assert abs(lab[:, 40:, 1:] - before[:, 40:, 1:]).mean() < 2.0  # the other half kept
+
+
+def test_an_edge_in_the_predicted_colour_holds_the_near_stage_back():
+    flat = np.full((40, 60), 50.0)  # no luminance edge at all
+    chroma = np.zeros((2, 40, 60))
+    chroma[0, :, 30:] = 15.0  # the network coloured the right half otherwise
+    mask = np.zeros(flat.shape, bool)
+    mask[20, 5] = True
+    wanted = np.zeros((2, *flat.shape))
+    wanted[0, 20, 5] = 10.0
+    free = spread(flat, mask, wanted, length=200.0, edge=3.0)
+    held = spread(flat, mask, wanted, length=200.0, edge=3.0, chroma=chroma)
+    assert free[0, :, 40:].mean() > 5.0  # L alone lets it through
+    assert held[0, :, 40:].mean() < 0.1 and held[0, :, 20].mean() > 5.0

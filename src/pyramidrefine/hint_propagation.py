@@ -6,19 +6,23 @@ a patch, 8-connected) the hint's ab minus the prediction's is a correction ``δ`
 
 1. **Far, by likeness**: a hint whose correction is moderate says as much about the
    pixels that look like it as about its neighbours (a cast of the whole sky, a face's
-   tint). Every pixel takes a kernel-weighted mean of the regions' corrections,
-   ``Σ_r k_r δ_r / (shrink + Σ_r k_r)``, with ``k_r`` a Gaussian of the differences in L,
-   in the predicted ab and in position, times ``exp(−(|δ_r| / largest)²)``: a large
-   correction (a red hint on a grey cup) is about its object, not about things of its
-   grey, and stays out of this stage. ``shrink`` keeps a lone hint's reach partial.
+   tint). The corrections are regressed on likeness (Gaussian-process regression, the
+   kriging of geostatistics): with ``k(p, q)`` a Gaussian of the differences in L, in the
+   predicted ab and in position, a pixel takes ``k_pᵀ (K + N)⁻¹ δ``, ``K`` the kernel between
+   the hinted regions and ``N`` their noise, ``noise · exp((|δ_r| / largest)²)``. The hints' weights
+   are solved for together (hints alike to each other share their say), and far from
+   every hint in likeness the correction falls to none. A large correction (a red
+   hint on a grey cup) is about its object, not about things of its grey: its noise keeps
+   it out of this stage.
 2. **Near, along the luminance** (after Levin, Lischinski and Weiss, "Colorization using
    Optimization", 2004): what stage 1 left of each correction, ``ε``, is spread by the
    correction ``U`` (per ab channel) that minimises
 
        Σ_neighbours w_pq (U_p − U_q)² + Σ_p U_p² / length² + β Σ_hinted (U_p − ε_p)²
 
-   with ``w_pq = exp(−((L_p − L_q) / edge)²)`` over 4-neighbours: it fills the region of
-   similar luminance around each hint, is held back at luminance edges and fades over
+   with ``w_pq = exp(−((L_p − L_q) / edge)² − |ab_p − ab_q|² / chroma_edge²)`` over
+   4-neighbours (``ab`` the prediction's): it fills the region of similar luminance and
+   predicted colour around each hint, is held back at their edges and fades over
    about ``length`` pixels of the working size for a single hint, ``length·√n`` for ``n``
    separate hints. The system is sparse, symmetric and positive definite; SciPy's SuperLU
    solves it once for both channels.
@@ -45,10 +49,11 @@ DEFAULT_SIDE = 128  # the coarse level's size: where the pyramid decides the col
 DEFAULT_LENGTH = 40.0  # pixels of the working size over which a single hint fades
 DEFAULT_EDGE = 3.0  # Lab L units: a step of this much passes e^-1 of the spread
 CONSTRAINT_WEIGHT = 100.0  # β: how closely a hinted pixel takes its hint
-LIKENESS_LIGHTNESS = 10.0  # L units: the far stage's kernel width in lightness
-LIKENESS_CHROMA = 6.0  # ab units: its width in the predicted colour
-LIKENESS_REACH = 0.7  # its width in position, in long sides of the photo
-LIKENESS_SHRINK = 0.3  # how partial a lone, perfectly alike hint's reach is
+NEAR_CHROMA_EDGE = 2.0  # ab units: a step of this much in the predicted colour passes e^-1
+LIKENESS_LIGHTNESS = 30.0  # L units: the far stage's kernel width in lightness
+LIKENESS_CHROMA = 15.0  # ab units: its width in the predicted colour
+LIKENESS_REACH = 1.5  # its width in position, in long sides of the photo
+LIKENESS_NOISE = 0.3  # a hint's noise against the kernel's unit variance: a lone one's reach
 LIKENESS_LARGEST = 20.0  # ab units: corrections well above this stay out of the far stage
 REACH_EDGE = 10.0  # L units: the luminance steps that wall the far stage off from a region
 REACH_LENGTH = 200.0  # pixels of the working size: its walls leak over about this
@@ -78,7 +83,12 @@ def propagate_hints(
         wanted = (hints[sample, :2] * AB_SCALE).cpu().numpy() - sample_chroma
         far = spread_by_likeness(sample_lightness, sample_chroma, mask, wanted)
         near = spread(
-            sample_lightness, mask, (wanted - far) * mask, fade_length(mask, length), edge
+            sample_lightness,
+            mask,
+            (wanted - far) * mask,
+            fade_length(mask, length),
+            edge,
+            chroma=sample_chroma,
         )
         corrections.append(far + near)
     correction = torch.from_numpy(np.stack(corrections)).to(chroma.device) / AB_SCALE
@@ -104,37 +114,42 @@ def spread_by_likeness(
 
     height, width = mask.shape
     labels, regions = scipy.ndimage.label(mask, structure=np.ones((3, 3)))
-    rows, columns = np.mgrid[0:height, 0:width] / max(height, width)
+    if regions == 0:
+        return np.zeros((2, height, width), np.float32)
+    rows, columns = np.mgrid[0:height, 0:width] / (max(height, width) * LIKENESS_REACH)
+    # every pixel as a point of likeness space, in kernel widths
+    likeness = np.concatenate(
+        [lightness[None] / LIKENESS_LIGHTNESS, chroma / LIKENESS_CHROMA, rows[None], columns[None]]
+    )
+    inside = [labels == region for region in range(1, regions + 1)]
+    centres = np.stack([likeness[:, region].mean(axis=1) for region in inside])
+    corrections = np.stack([wanted[:, region].mean(axis=1) for region in inside])
+    between = np.exp(-(((centres[:, None] - centres[None]) ** 2).sum(-1)))
+    noise = LIKENESS_NOISE * np.exp((np.hypot(*corrections.T) / LIKENESS_LARGEST) ** 2)
+    weights = np.linalg.solve(between + np.diag(noise), corrections)  # regions × 2
+    total = np.zeros((2, height, width))
+    for centre, weight in zip(centres, weights, strict=True):
+        kernel = np.exp(-(((likeness - centre[:, None, None]) ** 2).sum(0)))
+        total += kernel * weight[:, None, None]
     # how well each pixel connects to some hint (a random walk's chance of meeting one
     # before it is stopped): strong luminance edges wall the far stage off
     reach = spread(lightness, mask, mask[None].astype(np.float64), REACH_LENGTH, REACH_EDGE)
-    reach = reach[0].clip(0.0, 1.0)
-    total = np.zeros((2, height, width))
-    weight_sum = np.full((height, width), LIKENESS_SHRINK)
-    for region in range(1, regions + 1):
-        inside = labels == region
-        correction = wanted[:, inside].mean(axis=1)
-        kernel = reach * np.exp(
-            -(((lightness - lightness[inside].mean()) / LIKENESS_LIGHTNESS) ** 2)
-            - (
-                ((chroma - chroma[:, inside].mean(axis=1)[:, None, None]) / LIKENESS_CHROMA) ** 2
-            ).sum(0)
-            - ((rows - rows[inside].mean()) ** 2 + (columns - columns[inside].mean()) ** 2)
-            / LIKENESS_REACH**2
-            - (np.hypot(*correction) / LIKENESS_LARGEST) ** 2
-        )
-        total += kernel * correction[:, None, None]
-        weight_sum += kernel
-    return (total / weight_sum).astype(np.float32)
+    return (reach[0].clip(0.0, 1.0) * total).astype(np.float32)
 
 
 def spread(
-    lightness: np.ndarray, mask: np.ndarray, wanted: np.ndarray, length: float, edge: float
+    lightness: np.ndarray,
+    mask: np.ndarray,
+    wanted: np.ndarray,
+    length: float,
+    edge: float,
+    chroma: np.ndarray | None = None,
 ) -> np.ndarray:
     """The ``C×H×W`` correction that takes ``wanted`` (``C×H×W``) where ``mask`` (``H×W``
     bool) is set and spreads it along ``lightness`` (``H×W``, L in [0, 100]) over about
-    ``length`` pixels, held back by steps of ``edge`` L units; zeros where no pixel is
-    hinted."""
+    ``length`` pixels, held back by steps of ``edge`` L units and, with the predicted
+    ``chroma`` (``2×H×W`` ab units), of ``NEAR_CHROMA_EDGE`` in it; zeros where no pixel
+    is hinted."""
     import scipy.sparse  # 0.3 s of import, paid only by calls with hints
     import scipy.sparse.linalg
 
@@ -142,14 +157,17 @@ def spread(
     if not mask.any():
         return np.zeros_like(wanted, dtype=np.float32)
     pixels = np.arange(height * width).reshape(height, width)
+    features = lightness[None] / edge
+    if chroma is not None:
+        features = np.concatenate([features, chroma / NEAR_CHROMA_EDGE])
     first, second, weights = [], [], []
-    for a, b, la, lb in (
-        (pixels[:, :-1], pixels[:, 1:], lightness[:, :-1], lightness[:, 1:]),
-        (pixels[:-1, :], pixels[1:, :], lightness[:-1, :], lightness[1:, :]),
+    for a, b, fa, fb in (
+        (pixels[:, :-1], pixels[:, 1:], features[:, :, :-1], features[:, :, 1:]),
+        (pixels[:-1, :], pixels[1:, :], features[:, :-1, :], features[:, 1:, :]),
     ):
         first.append(a.ravel())
         second.append(b.ravel())
-        weights.append(np.exp(-(((la - lb) / edge) ** 2)).ravel())
+        weights.append(np.exp(-(((fa - fb) ** 2).sum(0))).ravel())
     rows, columns = np.concatenate(first), np.concatenate(second)
     weight = np.concatenate(weights).astype(np.float64)
     count = height * width
