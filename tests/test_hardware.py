@@ -135,7 +135,7 @@ def test_the_cli_process_may_keep_freed_memory_for_reuse():
 def test_training_resolves_auto_mixed_precision(cpu_with):
     cpu_with("avx2")
     assert accelerator_precision("auto") == "no"
-    with pytest.warns(UserWarning, match="without native bf16"):
+    with pytest.warns(UserWarning, match="use mixed_precision auto or no"):
         assert accelerator_precision("bf16") == "bf16"
     cpu_with("avx512_bf16")
     assert accelerator_precision("auto") == "bf16"

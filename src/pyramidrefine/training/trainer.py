@@ -13,6 +13,7 @@ import dataclasses
 import importlib.util
 import logging
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from accelerate.utils import broadcast_object_list, set_seed
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..errors import TrainingError
-from ..hardware import resolve_precision
+from ..hardware import cpu_has_native_bf16, resolve_precision
 from ..progress import Bar
 from ..pyramid import CoarseToFine
 from ..registry import create_task
@@ -281,10 +282,16 @@ def accelerator_precision(mixed_precision: str) -> str:
     where bf16 is fast on the device this process trains on (GPUs with bf16, CPUs with
     AVX512-BF16 or AMX), ``"no"`` elsewhere; ``"bf16"`` on a CPU without native bf16
     warns (it is emulated, many times slower)."""
-    if mixed_precision not in ("auto", "bf16"):
+    device = PartialState().device
+    if mixed_precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn(
+            "mixed_precision bf16 on a CPU without native bf16 (AVX512-BF16/AMX) is emulated "
+            "and many times slower than fp32; use mixed_precision auto or no",
+            stacklevel=3,
+        )
+    if mixed_precision != "auto":
         return mixed_precision
-    resolved = resolve_precision(mixed_precision, PartialState().device)
-    return "bf16" if resolved == "bf16" else "no"
+    return "bf16" if resolve_precision("auto", device) == "bf16" else "no"
 
 
 def _agreed_output_dir(config: TrainConfig) -> str:
