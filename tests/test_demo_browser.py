@@ -154,3 +154,35 @@ def test_a_hint_placed_by_a_click_is_marked_listed_and_run_with(browser, hint_ur
     download.value.save_as(saved)
     with Image.open(saved) as result:
         assert (result.mode, result.size) == ("RGB", (64, 48))
+
+
+
+def test_the_shipped_colorizer_shows_a_clicked_hints_colour(browser, url, tmp_path):
+    from playwright.sync_api import expect
+
+    photo = tmp_path / "cat.png"
+    with Image.open(example_photos()[1]) as example:
+        example.resize((64, 48)).save(photo)
+    page = browser.new_page()
+    page.goto(url)
+    page.locator("#photo input[type=file]").set_input_files(photo)
+    page.get_by_role("tab", name="Colour hints").click()
+    picture = page.locator("#hint-picture img")
+    expect(picture).to_be_visible(timeout=TIMEOUT_MS)
+    box = picture.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+    listed = page.locator("#hint-list textarea")
+    expect(listed).to_have_value(re.compile(r"#c0392b\)$"), timeout=TIMEOUT_MS)
+    x, y = (int(v) for v in re.findall(r"\d+", listed.input_value())[:2])
+    page.click("#colour")
+    expect(page.locator("#status textarea")).to_have_value(
+        re.compile(r"^pyramid with 1 colour hint: "), timeout=TIMEOUT_MS
+    )
+    page.get_by_role("tab", name="Result").click()
+    with page.expect_download() as download:
+        page.locator("#download").click()
+    saved = tmp_path / "result.png"
+    download.value.save_as(saved)
+    with Image.open(saved) as result:
+        red, green, blue = result.convert("RGB").getpixel((x, y))
+    assert red > green + 40 and red > blue + 40  # the hint's red, where it was placed
