@@ -156,7 +156,6 @@ def test_a_hint_placed_by_a_click_is_marked_listed_and_run_with(browser, hint_ur
         assert (result.mode, result.size) == ("RGB", (64, 48))
 
 
-
 def test_the_shipped_colorizer_shows_a_clicked_hints_colour(browser, url, tmp_path):
     from playwright.sync_api import expect
 
