@@ -4,12 +4,8 @@ import re
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
-from PIL import Image
 
-import pyramidrefine as pr
 from pyramidrefine import hint_propagation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,28 +21,14 @@ def probe():
     return hint_rule_probe
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    """4 colourful photos of 48×64 px and a tiny guide-free colorizer, saved."""
-    root = tmp_path_factory.mktemp("hint-probe")
-    photos = root / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        small = (rng.random((4, 5, 3)) * 255).astype(np.uint8)
-        Image.fromarray(small).resize((64, 48), Image.BICUBIC).save(photos / f"{i}.png")
-    torch.manual_seed(0)
-    pr.CoarseToFine(
-        "unet", in_channels=1, out_channels=2, levels=2, base_channels=4, depth=2
-    ).eval().save_pretrained(root / "model")
-    return root
-
-
-def test_the_probe_caches_and_reports_the_rule_and_each_try(probe, setup, tmp_path, capsys):
+def test_the_probe_caches_and_reports_the_rule_and_each_try(
+    probe, photo_folder, tiny_colorizer, tmp_path, capsys
+):
+    tiny_colorizer.save_pretrained(tmp_path / "model")
     cache = tmp_path / "probe.pt"
     arguments = [
-        f"--model={setup / 'model'}",
-        f"--data=tiny={setup / 'photos'}:3",
+        f"--model={tmp_path / 'model'}",
+        f"--data=tiny={photo_folder}:3",
         f"--cache={cache}",
         "--count=5",
         "--try=LIKENESS_LARGEST=1 NEAR_CHROMA_EDGE=1000",
@@ -61,11 +43,8 @@ def test_the_probe_caches_and_reports_the_rule_and_each_try(probe, setup, tmp_pa
     assert 0.0 < ratios[0] < 1.0 and ratios[1] > 0.0  # 5 random true hints help
     assert first[1].split(": ")[1] != first[0].split(": ")[1]  # the try changed the rule
     assert hint_propagation.LIKENESS_LARGEST == 20.0  # the tries leave the rule as shipped
-    (setup / "photos" / "0.png").rename(setup / "moved.png")  # a rerun reads the cache only
-    try:
-        probe.main(arguments[:4])
-    finally:
-        (setup / "moved.png").rename(setup / "photos" / "0.png")
+    gone = f"--data=tiny={tmp_path / 'no-such-folder'}:3"
+    probe.main([arguments[0], gone, *arguments[2:4]])  # a rerun reads the cache only
     assert capsys.readouterr().out.splitlines() == first[:1]
 
 
