@@ -1,7 +1,10 @@
 """Shared fixtures; every test runs offline (nothing may download)."""
 
+import importlib
 import os
+import sys
 import tempfile
+from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -15,6 +18,8 @@ from accelerate.state import AcceleratorState
 from PIL import Image
 
 import pyramidrefine as pr
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +58,18 @@ def photo_folder(tmp_path_factory):
         small = (rng.random((4, 5, 3)) * 255).astype(np.uint8)
         Image.fromarray(small).resize((48, 40), Image.BILINEAR).save(folder / f"photo_{i}.png")
     return folder
+
+
+@pytest.fixture(scope="session")
+def import_benchmark():
+    """``import_benchmark("report")``: a script of ``benchmarks/`` as a module, its own
+    imports of the scripts beside it resolved."""
+
+    def load(name: str):
+        sys.path.insert(0, str(BENCHMARKS))
+        try:
+            return importlib.import_module(name)
+        finally:
+            sys.path.pop(0)
+
+    return load

@@ -129,17 +129,8 @@ def test_journal_lists_every_measurement(benchmark_run):
     assert kinds.count("generator") == 4 and kinds.count("matmul") == 1
 
 
-def _report_module():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import report
-    finally:
-        sys.path.pop(0)
-    return report
-
-
-def test_targets_compare_the_tiled_pyramid_with_baseline_and_low_res():
-    report = _report_module()
+def test_targets_compare_the_tiled_pyramid_with_baseline_and_low_res(import_benchmark):
+    report = import_benchmark("report")
     common = {"dataset": "hires", "size": 2048, "status": "ok", "seam_own_borders": True}
     rows = [
         common | {"method": "baseline", "l1_ab": 0.10, "peak_mb": 1000, "bleeding": 0.2},
@@ -190,12 +181,8 @@ def test_design_benchmark_tabulates_every_variant(tmp_path, photo_folder):
     assert "| coarse-24 | 24 |" in (out / "design.md").read_text()
 
 
-def test_data_photos_stop_at_data_max_size_while_native_photos_go_on(tmp_path):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import run
-    finally:
-        sys.path.pop(0)
+def test_data_photos_stop_at_data_max_size_while_native_photos_go_on(tmp_path, import_benchmark):
+    run = import_benchmark("run")
     for folder, side in (("data", 48), ("hires", 200)):
         (tmp_path / folder).mkdir()
         pixels = (np.random.default_rng(0).random((side, side, 3)) * 255).astype(np.uint8)

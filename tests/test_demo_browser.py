@@ -88,6 +88,36 @@ def open_with_upload(browser, url, path):
     return page, requested
 
 
+def click_a_hint(browser, address, tmp_path):
+    """A new page on the demo at ``address`` with a 64×48 cat uploaded and one hint of the
+    picker's colour clicked at a quarter of its width: the page, the picture to place hints
+    on and the list of hints."""
+    from playwright.sync_api import expect
+
+    photo = tmp_path / "cat.png"
+    with Image.open(example_photos()[1]) as example:
+        example.resize((64, 48)).save(photo)
+    page = browser.new_page()
+    page.goto(address)
+    page.locator("#photo input[type=file]").set_input_files(photo)
+    page.get_by_role("tab", name="Colour hints").click()
+    picture = page.locator("#hint-picture img")
+    expect(picture).to_be_visible(timeout=TIMEOUT_MS)
+    box = picture.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+    return page, picture, page.locator("#hint-list textarea")
+
+
+def download_result(page, tmp_path):
+    """The **Result** tab's download: the download and the file it was saved as."""
+    page.get_by_role("tab", name="Result").click()
+    with page.expect_download() as download:
+        page.locator("#download").click()
+    saved = tmp_path / "result.png"
+    download.value.save_as(saved)
+    return download.value, saved
+
+
 def test_a_photo_comes_back_coloured_at_its_size(browser, url, tmp_path):
     photo = tmp_path / "cat.png"
     with Image.open(example_photos()[1]) as example:
@@ -122,18 +152,7 @@ def test_a_bad_file_shows_its_one_line_error(browser, url, tmp_path):
 def test_a_hint_placed_by_a_click_is_marked_listed_and_run_with(browser, hint_url, tmp_path):
     from playwright.sync_api import expect
 
-    photo = tmp_path / "cat.png"
-    with Image.open(example_photos()[1]) as example:
-        example.resize((64, 48)).save(photo)
-    page = browser.new_page()
-    page.goto(hint_url)
-    page.locator("#photo input[type=file]").set_input_files(photo)
-    page.get_by_role("tab", name="Colour hints").click()
-    picture = page.locator("#hint-picture img")
-    expect(picture).to_be_visible(timeout=TIMEOUT_MS)
-    box = picture.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
-    listed = page.locator("#hint-list textarea")
+    page, picture, listed = click_a_hint(browser, hint_url, tmp_path)
     expect(listed).to_have_value(
         re.compile(r"^\((1[5-7]), (2[3-5]), #c0392b\)$"), timeout=TIMEOUT_MS
     )
@@ -146,12 +165,8 @@ def test_a_hint_placed_by_a_click_is_marked_listed_and_run_with(browser, hint_ur
     expect(status).to_have_value(
         re.compile(r"^pyramid with 1 colour hint: .*cat\.png, 64×48"), timeout=TIMEOUT_MS
     )
-    page.get_by_role("tab", name="Result").click()
-    with page.expect_download() as download:
-        page.locator("#download").click()
-    assert download.value.suggested_filename == "cat_pyramid_hinted.png"
-    saved = tmp_path / "result.png"
-    download.value.save_as(saved)
+    download, saved = download_result(page, tmp_path)
+    assert download.suggested_filename == "cat_pyramid_hinted.png"
     with Image.open(saved) as result:
         assert (result.mode, result.size) == ("RGB", (64, 48))
 
@@ -159,29 +174,14 @@ def test_a_hint_placed_by_a_click_is_marked_listed_and_run_with(browser, hint_ur
 def test_the_shipped_colorizer_shows_a_clicked_hints_colour(browser, url, tmp_path):
     from playwright.sync_api import expect
 
-    photo = tmp_path / "cat.png"
-    with Image.open(example_photos()[1]) as example:
-        example.resize((64, 48)).save(photo)
-    page = browser.new_page()
-    page.goto(url)
-    page.locator("#photo input[type=file]").set_input_files(photo)
-    page.get_by_role("tab", name="Colour hints").click()
-    picture = page.locator("#hint-picture img")
-    expect(picture).to_be_visible(timeout=TIMEOUT_MS)
-    box = picture.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
-    listed = page.locator("#hint-list textarea")
+    page, _, listed = click_a_hint(browser, url, tmp_path)
     expect(listed).to_have_value(re.compile(r"#c0392b\)$"), timeout=TIMEOUT_MS)
     x, y = (int(v) for v in re.findall(r"\d+", listed.input_value())[:2])
     page.click("#colour")
     expect(page.locator("#status textarea")).to_have_value(
         re.compile(r"^pyramid with 1 colour hint: "), timeout=TIMEOUT_MS
     )
-    page.get_by_role("tab", name="Result").click()
-    with page.expect_download() as download:
-        page.locator("#download").click()
-    saved = tmp_path / "result.png"
-    download.value.save_as(saved)
+    _, saved = download_result(page, tmp_path)
     with Image.open(saved) as result:
         red, green, blue = result.convert("RGB").getpixel((x, y))
     assert red > green + 40 and red > blue + 40  # the hint's red, where it was placed

@@ -1,7 +1,6 @@
 """benchmarks/hint_rule_probe.py on a tiny colorizer and tiny photos: cache, tries, errors."""
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def probe():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import hint_rule_probe
-    finally:
-        sys.path.pop(0)
-    return hint_rule_probe
+def probe(import_benchmark):
+    return import_benchmark("hint_rule_probe")
 
 
 def test_the_probe_caches_and_reports_the_rule_and_each_try(

@@ -27,12 +27,8 @@ def test_a_runtime_row_measures_one_colorizer_call_in_its_own_process(tmp_path):
     assert (row["precision"], row["backend"]) == ("fp32", "torch")
 
 
-def test_the_runtime_table_rates_calls_and_leaves_whole_processes_unrated():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import runtimes
-    finally:
-        sys.path.pop(0)
+def test_the_runtime_table_rates_calls_and_leaves_whole_processes_unrated(import_benchmark):
+    runtimes = import_benchmark("runtimes")
     call = {"seconds": 2.0, "peak_mb": 900.0, "precision": "fp32", "backend": "torch"}
     results = {
         1024: {"torch fp32": {**call, "flops": 4e11}, "process": {"seconds": 5.0, "peak_mb": 1e3}}

@@ -100,6 +100,7 @@ def generator_loss(
     """The weighted sum of every level's loss and its parts (``level<k>_<part>`` when
     several levels are trained); the discriminator, if given, judges the final level."""
     total, parts = 0.0, {}
+    takes_condition = "condition" in inspect.signature(objective.generator_loss).parameters
     for result in levels:
         fake_logits = None
         if discriminator is not None and result is levels[-1]:
@@ -108,7 +109,7 @@ def generator_loss(
                 fake_logits = discriminator(result.condition, result.prediction)
             discriminator.requires_grad_(True)
         extra = {}
-        if "condition" in inspect.signature(objective.generator_loss).parameters:
+        if takes_condition:
             extra["condition"] = result.condition.float()
         if result.class_logits is not None:  # check_objective_fits let only such objectives by
             extra["class_logits"] = result.class_logits
