@@ -56,13 +56,19 @@ def test_decision_levels_run_full_and_the_finer_levels_add_only_detail():
         assert changes["decided"] < 0.3 * changes["full"]
 
 
-def test_decision_levels_are_saved_and_a_view_can_change_them(tmp_path):
-    tiny("detail", levels=3, decision_levels=2).save_pretrained(tmp_path / "model")
+@pytest.mark.parametrize(
+    ("setting", "saved", "viewed", "refused", "least"),
+    [("decision_levels", 2, 3, 0, 1), ("margin", 6, 0, -1, 0)],
+)
+def test_the_setting_is_saved_and_a_view_can_change_it(
+    tmp_path, setting, saved, viewed, refused, least
+):
+    tiny("detail", levels=3, **{setting: saved}).save_pretrained(tmp_path / "model")
     loaded = CoarseToFine.from_pretrained(tmp_path / "model")
-    assert loaded.decision_levels == 2
-    assert loaded.with_settings(decision_levels=3).decision_levels == 3
-    with pytest.raises(ConfigurationError, match="decision_levels must be at least 1"):
-        loaded.with_settings(decision_levels=0)
+    assert getattr(loaded, setting) == saved
+    assert getattr(loaded.with_settings(**{setting: viewed}), setting) == viewed
+    with pytest.raises(ConfigurationError, match=f"{setting} must be at least {least}"):
+        loaded.with_settings(**{setting: refused})
 
 
 @torch.no_grad()
@@ -79,3 +85,26 @@ def test_refinement_is_saved_and_loaded(tmp_path):
 def test_an_unknown_refinement_is_one_clear_error():
     with pytest.raises(ConfigurationError, match="refinement must be one of full, detail"):
         tiny("residual", levels=2)
+
+
+@torch.no_grad()
+def test_a_mirrored_margin_takes_the_frame_that_zero_padding_paints_on_a_flat_image():
+    flat = torch.full((1, 1, 64, 48), 0.3)
+    spread = {}
+    for margin in (0, 16):
+        output = tiny("full", levels=1, margin=margin)(flat)
+        assert output.shape == (1, 2, 64, 48)
+        spread[margin] = output.std(dim=(-2, -1)).max()
+    assert spread[16] < 0.1 * spread[0]
+
+
+@torch.no_grad()
+def test_the_margin_is_only_around_levels_that_run_full():
+    x = torch.rand(1, 1, 64, 64) * 2 - 1
+    plain = tiny("detail", levels=3, decision_levels=2).forward_levels(x)
+    framed = tiny("detail", levels=3, decision_levels=2, margin=8).forward_levels(x)
+    assert not torch.allclose(framed[1], plain[1])  # a deciding level sees the margin
+    prior = resize(framed[1], (64, 64))  # the detail level: its prior plus its own detail band
+    generator_input = torch.cat([x, prior, torch.ones_like(x)], dim=1)
+    alone = tiny("detail", levels=3, decision_levels=2).generators[0](generator_input)
+    torch.testing.assert_close(framed[2], prior + detail_band(alone))

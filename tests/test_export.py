@@ -36,8 +36,19 @@ def _model(**settings) -> pr.CoarseToFine:
         {"base_size": 8, "max_levels": 3},  # 4 levels by size, capped at 3
         {"base_size": 24, "tile": 32, "overlap": 8, "refinement": "detail"},
         {"base_size": 12, "refinement": "detail", "decision_levels": 2},  # 4 levels
+        {"base_size": 24, "tile": 32, "overlap": 8, "refinement": "detail", "margin": 5},
+        {"base_size": 8, "margin": 9},  # the coarsest level smaller than its margin
     ],
-    ids=["tiled", "per-level", "coarse-and-refiner", "max-levels", "detail-tiled", "decide-2"],
+    ids=[
+        "tiled",
+        "per-level",
+        "coarse-and-refiner",
+        "max-levels",
+        "detail-tiled",
+        "decide-2",
+        "margin-tiled",
+        "margin-wider-than-a-level",
+    ],
 )
 def test_onnx_pyramid_matches_pytorch(tmp_path, settings):
     model = _model(**settings)

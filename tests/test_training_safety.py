@@ -201,6 +201,16 @@ def test_a_bare_train_is_l1_and_the_gan_starts_after_a_warm_up(tmp_path, photo_f
     assert adversarial == {"4"}
 
 
+def test_the_discriminator_warms_up_alone_before_the_generator_hears_it(tmp_path, photo_folder):
+    overrides = ("loss.gan=vanilla", "loss.pretrain_steps=1", "loss.discriminator_warmup=2")
+    Trainer(tiny(tmp_path / "gan", photo_folder, *overrides, "max_steps=5")).fit()
+    rows = metric_rows(tmp_path / "gan")
+    judged = {r["step"] for r in rows if r["name"] == "discriminator"}
+    heard = {r["step"] for r in rows if r["name"] == "gan" and float(r["value"]) != 0}
+    assert judged == {"2", "3", "4", "5"}
+    assert heard == {"4", "5"}
+
+
 @pytest.mark.parametrize("cache", [[], ["data.cache_size=48"]], ids=["decoded", "cached"])
 def test_fewer_photos_than_a_batch_is_one_line_and_writes_nothing(
     tmp_path, photo_folder, capsys, cache

@@ -88,6 +88,7 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[str]:
         "refiner": model.refiner is not None,
         "refinement": model.refinement,
         "decision_levels": model.decision_levels,
+        "margin": model.margin,
         "in_channels": model.in_channels,
         "out_channels": model.out_channels,
         "levels": model.levels,

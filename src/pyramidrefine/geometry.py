@@ -87,6 +87,12 @@ def padding(height: int, width: int, multiple: int, min_size: int = 1) -> tuple[
     return pad_h, pad_w, mode
 
 
+def margin_mode(height: int, width: int, margin: int) -> str:
+    """How a margin of ``margin`` pixels around a ``height×width`` image is filled: mirrored
+    (``"reflect"``) where the image is larger than the margin, its edge repeated otherwise."""
+    return "reflect" if margin < height and margin < width else "replicate"
+
+
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     """Evenly spread starts of tiles of size ``tile`` covering ``length`` with ≥ ``overlap``."""
     if length <= tile:

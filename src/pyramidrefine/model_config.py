@@ -37,6 +37,7 @@ SETTING_BOUNDS = {
     "pad_multiple": (1, 1024),
     "guide_channels": (0, 8),
     "decision_levels": (1, 12),
+    "margin": (0, 1024),
 }
 MIN_SAVED_TILE = 32
 # CoarseToFine's settings that are not sizes: (type, description).

@@ -64,6 +64,7 @@ class OnnxCoarseToFine:
         self.refiner: bool = config.get("refiner", False)  # generator 1 runs levels ≥ 1
         self.refinement: str = config.get("refinement", "full")  # see pyramidrefine.bands
         self.decision_levels: int = config.get("decision_levels") or 1
+        self.margin: int = config.get("margin") or 0  # mirrored around "full" levels
         self.tile: int | None = config["tile"] if tile is None else (tile or None)
         self.overlap: int = config["overlap"] if overlap is None else overlap
         options = onnxruntime.SessionOptions()
@@ -94,7 +95,19 @@ class OnnxCoarseToFine:
         return predictions
 
     def run_level(self, level: int, x: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
-        """One level on ``x`` with ``prior`` (``None``: the neutral prior), tiled if large."""
+        """One level on ``x`` with ``prior`` (``None``: the neutral prior), tiled if large;
+        a level that runs ``"full"`` sees ``margin`` mirrored pixels around both."""
+        rule = geometry.level_rule(self.refinement, level, self.decision_levels)
+        margin = self.margin if rule == "full" else 0
+        if margin == 0:
+            return self._run_level(level, x, prior)
+        height, width = x.shape[-2:]
+        x = _pad_margin(x, margin)
+        prior = None if prior is None else _pad_margin(prior, margin)
+        output = self._run_level(level, x, prior)
+        return output[..., margin : margin + height, margin : margin + width]
+
+    def _run_level(self, level: int, x: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
         batch, _, height, width = x.shape
         if prior is None:
             flagged = np.zeros((batch, self.out_channels + 1, height, width), np.float32)
@@ -140,6 +153,11 @@ class OnnxCoarseToFine:
         return output[..., :height, :width]
 
 
+def _pad_margin(x: np.ndarray, margin: int) -> np.ndarray:
+    mode = _NUMPY_PAD[geometry.margin_mode(*x.shape[-2:], margin)]
+    return np.pad(x, ((0, 0), (0, 0), (margin, margin), (margin, margin)), mode=mode)
+
+
 _NUMPY_PAD = {"reflect": "reflect", "replicate": "edge"}
 EXPORTED_SIZES = ("in_channels", "out_channels", "pad_multiple", "overlap")
 EXPORTED_OPTIONAL = (
@@ -149,6 +167,7 @@ EXPORTED_OPTIONAL = (
     "tile",
     "guide_channels",
     "decision_levels",
+    "margin",
 )
 _GENERATOR_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.onnx")
 

@@ -34,7 +34,7 @@ from .generators.build import GeneratorSpec, build_generators, check_output, inp
 from .guides import check_inputs, sparse_resize
 from .model_config import check_settings, without_pretrained_weights
 from .tile_planner import TilePlan
-from .tiling import Size, pad_to_multiple, resize, tiled_apply
+from .tiling import Size, crop_margin, pad_margin, pad_to_multiple, resize, tiled_apply
 
 # What with_settings may change: how the weights run, not what they are.
 VIEW_SETTINGS = (
@@ -42,6 +42,7 @@ VIEW_SETTINGS = (
     "base_size",
     "max_levels",
     "decision_levels",
+    "margin",
     "tile",
     "overlap",
     "memory_budget",
@@ -79,6 +80,11 @@ class CoarseToFine(
             replaces it) or ``"detail"`` (it plus the output's detail band, :mod:`.bands`).
         decision_levels: with ``refinement="detail"``, the coarsest levels that run
             ``"full"`` and so decide the colour together (default 1: the coarsest alone).
+        margin: pixels of the image mirrored around the input of every level that runs
+            ``"full"``, so that its generator's zero padding meets image, not an edge
+            (without it a colorizer paints a thin frame along the photo's edges and its
+            coarse levels, where the edges are a large share of the pixels, come out
+            paler); cropped off the output. ``0``: none.
         tile: run levels whose height or width exceeds ``tile`` tile by tile.
         overlap: minimum overlap of neighbouring tiles, blended with a raised-cosine window.
         pad_multiple: side multiple the generator needs; read from the generator if omitted.
@@ -100,6 +106,7 @@ class CoarseToFine(
         refiner: dict[str, Any] | None = None,
         refinement: str = "full",
         decision_levels: int = 1,
+        margin: int = 0,
         tile: int | None = None,
         overlap: int = 32,
         pad_multiple: int | None = None,
@@ -120,6 +127,7 @@ class CoarseToFine(
             pad_multiple=pad_multiple,
             guide_channels=guide_channels,
             decision_levels=decision_levels,
+            margin=margin,
         )
         tile_planner.check_overlap(tile, overlap)
         check_refinement(refinement)
@@ -131,7 +139,7 @@ class CoarseToFine(
         self.memory_budget: int | None = None
         self._bytes_per_pixel: dict[tuple, float] = {}  # activation_bytes_per_pixel's cache
         self.refiner, self.refinement = refiner, refinement
-        self.decision_levels = decision_levels
+        self.decision_levels, self.margin = decision_levels, margin
         self.generators = build_generators(
             generator,
             in_channels,
@@ -192,7 +200,8 @@ class CoarseToFine(
     ) -> Tensor:
         """Run one level on ``x`` with ``prior`` and ``guide`` (its size; ``None``: neutral
         prior, no hint); levels larger than ``tile`` or ``memory_budget`` allows run in tiles
-        (:meth:`tile_plan`), each seeing its part of the prior and of the guide."""
+        (:meth:`tile_plan`), each seeing its part of the prior and of the guide. A level that
+        runs ``"full"`` sees ``margin`` mirrored pixels around all three."""
         generator, own = self.generator_for(level), self.in_channels
         rule = geometry.level_rule(self.refinement, level, self.decision_levels)
         if self.guide_channels:  # the guide (zeros: no hint) is cut into tiles with x
@@ -205,11 +214,15 @@ class CoarseToFine(
             inputs = torch.cat(fed if self.guide_channels else fed[:2], dim=1)
             return refine(prior_part, self._run_padded(generator, inputs), rule)
 
+        margin = self.margin if rule == "full" else 0
+        x = pad_margin(x, margin)
+        prior = None if prior is None else pad_margin(prior, margin)
         plan = self.tile_plan(level, x)
         if plan.tile is None:
-            return run(x, prior)
+            return crop_margin(run(x, prior), margin)
         parts = (x,) if prior is None else (x, prior)
-        return tiled_apply(run, parts, plan.tile, self.overlap, batch_size=plan.batch_size)
+        output = tiled_apply(run, parts, plan.tile, self.overlap, batch_size=plan.batch_size)
+        return crop_margin(output, margin)
 
     def tile_plan(self, level: int, x: torch.Tensor) -> TilePlan:
         """How ``level`` runs on ``x``: in one pass, or in tiles, how large and how many at once.
@@ -264,7 +277,7 @@ class CoarseToFine(
 
     def with_settings(self, **settings: Any) -> CoarseToFine:
         """A view with other ``levels``/``base_size``/``max_levels``/``decision_levels``/
-        ``tile``/``overlap``/``memory_budget``.
+        ``margin``/``tile``/``overlap``/``memory_budget``.
 
         Same weights. E.g. ``model.with_settings(levels=1)`` is the full-resolution baseline,
         ``model.with_settings(levels=1, tile=256)`` the patchwise method of a pyramid model

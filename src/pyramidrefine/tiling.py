@@ -12,11 +12,13 @@ from einops import rearrange
 from torch.nn import functional as F
 
 from . import geometry, progress
-from .geometry import Size, padding, tile_starts, tiles
+from .geometry import Size, margin_mode, padding, tile_starts, tiles
 
 __all__ = [
     "Size",
     "blend_window",
+    "crop_margin",
+    "pad_margin",
     "pad_to_multiple",
     "resize",
     "tile_borders",
@@ -66,6 +68,21 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, min_size: int = 1) -> torch.
     if pad_h == 0 and pad_w == 0:
         return x
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def pad_margin(x: torch.Tensor, margin: int) -> torch.Tensor:
+    """``x`` with ``margin`` pixels on every side, mirrored
+    (:func:`~pyramidrefine.geometry.margin_mode`)."""
+    if margin == 0:
+        return x
+    return F.pad(x, (margin,) * 4, mode=margin_mode(*x.shape[-2:], margin))
+
+
+def crop_margin(x: torch.Tensor, margin: int) -> torch.Tensor:
+    """``x`` without ``margin`` pixels on every side: the inverse of :func:`pad_margin`."""
+    if margin == 0:
+        return x
+    return x[..., margin : x.shape[-2] - margin, margin : x.shape[-1] - margin]
 
 
 def tile_borders(height: int, width: int, tile: int, overlap: int) -> tuple[list[int], list[int]]:

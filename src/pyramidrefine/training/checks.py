@@ -53,6 +53,7 @@ _RULES: tuple[_Rule, ...] = (
     ("data.val_max_side", lambda v: v is None or v >= 1, "at least 1 (or null: full size)"),
     ("loss.l1_weight", lambda v: v >= 0, "0 or more"),
     ("loss.pretrain_steps", lambda v: v is None or v >= 0, "0 or more (or null)"),
+    ("loss.discriminator_warmup", lambda v: v >= 0, "0 or more"),
     ("optim.lr", lambda v: v > 0, "a positive learning rate, e.g. optim.lr=0.0002"),
     ("optim.discriminator_lr", lambda v: v > 0, "a positive learning rate"),
     ("optim.betas", lambda v: all(0 <= b < 1 for b in v), "two numbers in [0, 1)"),

@@ -27,9 +27,9 @@ def model_section(values: Any) -> dict[str, Any]:
     """The ``model:`` section as ``CoarseToFine``'s keyword arguments (plus ``init_from``).
 
     The same keys as a saved ``config.json``: ``generator``, ``levels`` or ``base_size``,
-    ``max_levels``, ``shared``, ``refiner``, ``refinement``, ``decision_levels``, ``tile``,
-    ``overlap``, ``pad_multiple`` and the generator's own keyword arguments, flat (``arch``,
-    ``encoder_name``, ``base_channels``...). The task sets ``in_channels`` and
+    ``max_levels``, ``shared``, ``refiner``, ``refinement``, ``decision_levels``, ``margin``,
+    ``tile``, ``overlap``, ``pad_multiple`` and the generator's own keyword arguments, flat
+    (``arch``, ``encoder_name``, ``base_channels``...). The task sets ``in_channels`` and
     ``out_channels``. ``init_from``: start from the weights of a model folder written by
     ``save_pretrained``, a Hub id or a shipped model's name (``default``: the shipped
     colorizer); its architecture must be the one configured here; one with fewer guide
@@ -130,9 +130,11 @@ class LossConfig:
     The default trains L1 only. ``gan: vanilla`` (or ``lsgan``, ``hinge``) adds the
     ``discriminator`` (``patchgan`` or ``multiscale``; ``null`` keeps L1 only) after
     ``pretrain_steps`` L1-only steps (``null``: the first three quarters of ``max_steps``),
-    the two-stage recipe. ``name``: the registered loss that builds the objective
-    (``create_loss(name, l1_weight=..., gan=..., **kwargs)``, ``gan`` ``None`` without a
-    discriminator); a loss of one's own is one line, ``loss.name: mine``.
+    the two-stage recipe; the discriminator then trains ``discriminator_warmup`` steps
+    alone before its verdict reaches the generator (a judge that has learned something
+    first, instead of a random one the generator chases). ``name``: the registered loss
+    that builds the objective (``create_loss(name, l1_weight=..., gan=..., **kwargs)``,
+    ``gan`` ``None`` without a discriminator); a loss of one's own is one line, ``loss.name: mine``.
     """
 
     name: str = "pix2pix"
@@ -142,9 +144,11 @@ class LossConfig:
     discriminator: str | None = "patchgan"
     discriminator_kwargs: dict[str, Any] = field(default_factory=dict)
     pretrain_steps: int | None = None
+    discriminator_warmup: int = 0
 
     def gan_start(self, max_steps: int) -> int | None:
-        """The step at which the adversarial term starts; ``None`` when trained L1 only."""
+        """The step at which the discriminator starts training; ``None`` when trained L1
+        only. The generator's adversarial term starts ``discriminator_warmup`` steps later."""
         if self.gan == "none" or not self.discriminator:
             return None
         if self.pretrain_steps is None:

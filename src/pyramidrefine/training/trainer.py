@@ -226,7 +226,8 @@ class Trainer:
             self.d_optimizer.step()
             self.d_scheduler.step()
             self.d_optimizer.zero_grad(set_to_none=True)
-        judge = self.discriminator if gan_on else None
+        judged = gan_on and self.state.step >= self.gan_start + config.loss.discriminator_warmup
+        judge = self.discriminator if judged else None
         g_loss, parts = generator_loss(self.objective, levels, judge, accelerator)
         if not torch.isfinite(g_loss):
             return self._skip()
