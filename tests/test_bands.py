@@ -58,7 +58,7 @@ def test_decision_levels_run_full_and_the_finer_levels_add_only_detail():
 
 @pytest.mark.parametrize(
     ("setting", "saved", "viewed", "refused", "least"),
-    [("decision_levels", 2, 3, 0, 1), ("margin", 6, 0, -1, 0)],
+    [("decision_levels", 2, 3, 0, 1), ("margin", 6, 0, -1, 0), ("dither_from", 2, 1, -1, 0)],
 )
 def test_the_setting_is_saved_and_a_view_can_change_it(
     tmp_path, setting, saved, viewed, refused, least
@@ -108,3 +108,23 @@ def test_the_margin_is_only_around_levels_that_run_full():
     generator_input = torch.cat([x, prior, torch.ones_like(x)], dim=1)
     alone = tiny("detail", levels=3, decision_levels=2).generators[0](generator_input)
     torch.testing.assert_close(framed[2], prior + detail_band(alone))
+
+
+@torch.no_grad()
+def test_dither_reaches_the_full_levels_from_dither_from_the_same_for_every_image():
+    x = torch.rand(2, 1, 64, 64) * 2 - 1
+    plain = tiny("detail", levels=4, decision_levels=3).forward_levels(x)
+    dithered = tiny("detail", levels=4, decision_levels=3, dither=0.05, dither_from=2)
+    levels = dithered.forward_levels(x)
+    for level in (0, 1):  # before dither_from: untouched
+        torch.testing.assert_close(levels[level], plain[level])
+    assert not torch.allclose(levels[2], plain[2])
+    torch.testing.assert_close(dithered(x[1:]), levels[-1][1:])  # batch-independent
+    torch.testing.assert_close(dithered(x), levels[-1])  # a fixed field, not a fresh draw
+
+
+def test_dither_is_a_bounded_number():
+    with pytest.raises(ConfigurationError, match=r"dither must be a number from 0\.0 to 1\.0"):
+        tiny("full", levels=2).with_settings(dither=2.0)
+    with pytest.raises(ConfigurationError, match="dither must be a number"):
+        tiny("full", levels=2, dither="0.1")

@@ -38,6 +38,14 @@ def _model(**settings) -> pr.CoarseToFine:
         {"base_size": 12, "refinement": "detail", "decision_levels": 2},  # 4 levels
         {"base_size": 24, "tile": 32, "overlap": 8, "refinement": "detail", "margin": 5},
         {"base_size": 8, "margin": 9},  # the coarsest level smaller than its margin
+        {
+            "base_size": 12,
+            "refinement": "detail",
+            "decision_levels": 3,
+            "dither": 0.05,
+            "dither_from": 1,
+            "margin": 3,
+        },
     ],
     ids=[
         "tiled",
@@ -48,6 +56,7 @@ def _model(**settings) -> pr.CoarseToFine:
         "decide-2",
         "margin-tiled",
         "margin-wider-than-a-level",
+        "dither",
     ],
 )
 def test_onnx_pyramid_matches_pytorch(tmp_path, settings):

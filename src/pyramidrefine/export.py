@@ -89,6 +89,8 @@ def _write(model: CoarseToFine, folder: Path, format: Format) -> list[str]:
         "refinement": model.refinement,
         "decision_levels": model.decision_levels,
         "margin": model.margin,
+        "dither": model.dither,
+        "dither_from": model.dither_from,
         "in_channels": model.in_channels,
         "out_channels": model.out_channels,
         "levels": model.levels,

@@ -87,6 +87,15 @@ def padding(height: int, width: int, multiple: int, min_size: int = 1) -> tuple[
     return pad_h, pad_w, mode
 
 
+DITHER_SEED = 0
+
+
+def dither_noise(height: int, width: int) -> np.ndarray:
+    """A fixed ``height×width`` float32 field of standard normal noise: the same for every
+    run, batch and backend (torch and the NumPy runtime add the same dither)."""
+    return np.random.default_rng(DITHER_SEED).standard_normal((height, width), dtype=np.float32)
+
+
 def margin_mode(height: int, width: int, margin: int) -> str:
     """How a margin of ``margin`` pixels around a ``height×width`` image is filled: mirrored
     (``"reflect"``) where the image is larger than the margin, its edge repeated otherwise."""

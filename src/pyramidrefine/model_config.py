@@ -38,7 +38,10 @@ SETTING_BOUNDS = {
     "guide_channels": (0, 8),
     "decision_levels": (1, 12),
     "margin": (0, 1024),
+    "dither_from": (0, 12),
 }
+# CoarseToFine's settings that are numbers, not integers: (smallest, largest) value.
+NUMBER_BOUNDS = {"dither": (0.0, 1.0)}
 MIN_SAVED_TILE = 32
 # CoarseToFine's settings that are not sizes: (type, description).
 OWN_TYPES = {
@@ -67,11 +70,18 @@ _URL_OR_PATH = re.compile(
 
 
 def check_settings(**settings: Any) -> None:
-    """Raise :class:`ConfigurationError` unless each given setting is an integer in bounds.
+    """Raise :class:`ConfigurationError` unless each given setting is an integer in bounds
+    (:data:`SETTING_BOUNDS`) or a number in bounds (:data:`NUMBER_BOUNDS`).
 
-    ``None`` (unset) passes; names not in :data:`SETTING_BOUNDS` are not checked.
+    ``None`` (unset) passes; other names are not checked.
     """
     for name, value in settings.items():
+        if value is not None and name in NUMBER_BOUNDS:
+            low, high = NUMBER_BOUNDS[name]
+            if not (_is_number(value) and low <= value <= high):
+                raise ConfigurationError(
+                    f"{name} must be a number from {low} to {high}, got {repr(value)[:80]}"
+                )
         if value is None or name not in SETTING_BOUNDS:
             continue
         low, high = SETTING_BOUNDS[name]

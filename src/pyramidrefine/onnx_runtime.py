@@ -65,6 +65,8 @@ class OnnxCoarseToFine:
         self.refinement: str = config.get("refinement", "full")  # see pyramidrefine.bands
         self.decision_levels: int = config.get("decision_levels") or 1
         self.margin: int = config.get("margin") or 0  # mirrored around "full" levels
+        self.dither: float = config.get("dither") or 0.0  # noise added to "full" levels
+        self.dither_from: int = config.get("dither_from") or 0  # ... from this level on
         self.tile: int | None = config["tile"] if tile is None else (tile or None)
         self.overlap: int = config["overlap"] if overlap is None else overlap
         options = onnxruntime.SessionOptions()
@@ -96,8 +98,11 @@ class OnnxCoarseToFine:
 
     def run_level(self, level: int, x: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
         """One level on ``x`` with ``prior`` (``None``: the neutral prior), tiled if large;
-        a level that runs ``"full"`` sees ``margin`` mirrored pixels around both."""
+        a level that runs ``"full"`` gets its ``dither`` (from ``dither_from`` on) and sees
+        ``margin`` mirrored pixels around both."""
         rule = geometry.level_rule(self.refinement, level, self.decision_levels)
+        if rule == "full" and self.dither and level >= self.dither_from:
+            x = x + np.float32(self.dither) * geometry.dither_noise(*x.shape[-2:])
         margin = self.margin if rule == "full" else 0
         if margin == 0:
             return self._run_level(level, x, prior)
@@ -168,6 +173,8 @@ EXPORTED_OPTIONAL = (
     "guide_channels",
     "decision_levels",
     "margin",
+    "dither",
+    "dither_from",
 )
 _GENERATOR_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.onnx")
 

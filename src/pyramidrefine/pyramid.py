@@ -34,7 +34,15 @@ from .generators.build import GeneratorSpec, build_generators, check_output, inp
 from .guides import check_inputs, sparse_resize
 from .model_config import check_settings, without_pretrained_weights
 from .tile_planner import TilePlan
-from .tiling import Size, crop_margin, pad_margin, pad_to_multiple, resize, tiled_apply
+from .tiling import (
+    Size,
+    add_dither,
+    crop_margin,
+    pad_margin,
+    pad_to_multiple,
+    resize,
+    tiled_apply,
+)
 
 # What with_settings may change: how the weights run, not what they are.
 VIEW_SETTINGS = (
@@ -43,6 +51,8 @@ VIEW_SETTINGS = (
     "max_levels",
     "decision_levels",
     "margin",
+    "dither",
+    "dither_from",
     "tile",
     "overlap",
     "memory_budget",
@@ -85,6 +95,14 @@ class CoarseToFine(
             (without it a colorizer paints a thin frame along the photo's edges and its
             coarse levels, where the edges are a large share of the pixels, come out
             paler); cropped off the output. ``0``: none.
+        dither: standard deviation of a fixed noise field
+            (:func:`~pyramidrefine.geometry.dither_noise`) added to the input of the levels
+            from ``dither_from`` on that run ``"full"``. Photos carry grain; a large photo
+            shrunk to a level of a few hundred pixels has lost it, and a generator that
+            never saw a region so featureless can paint a blob into it (a flat sky at the
+            third level). ``0``: none.
+        dither_from: the first level that gets the ``dither`` (the coarser ones decide
+            the colour of the whole photo, where noise reads as texture and warms it).
         tile: run levels whose height or width exceeds ``tile`` tile by tile.
         overlap: minimum overlap of neighbouring tiles, blended with a raised-cosine window.
         pad_multiple: side multiple the generator needs; read from the generator if omitted.
@@ -107,6 +125,8 @@ class CoarseToFine(
         refinement: str = "full",
         decision_levels: int = 1,
         margin: int = 0,
+        dither: float = 0.0,
+        dither_from: int = 0,
         tile: int | None = None,
         overlap: int = 32,
         pad_multiple: int | None = None,
@@ -128,6 +148,8 @@ class CoarseToFine(
             guide_channels=guide_channels,
             decision_levels=decision_levels,
             margin=margin,
+            dither=dither,
+            dither_from=dither_from,
         )
         tile_planner.check_overlap(tile, overlap)
         check_refinement(refinement)
@@ -140,6 +162,7 @@ class CoarseToFine(
         self._bytes_per_pixel: dict[tuple, float] = {}  # activation_bytes_per_pixel's cache
         self.refiner, self.refinement = refiner, refinement
         self.decision_levels, self.margin = decision_levels, margin
+        self.dither, self.dither_from = dither, dither_from
         self.generators = build_generators(
             generator,
             in_channels,
@@ -201,9 +224,12 @@ class CoarseToFine(
         """Run one level on ``x`` with ``prior`` and ``guide`` (its size; ``None``: neutral
         prior, no hint); levels larger than ``tile`` or ``memory_budget`` allows run in tiles
         (:meth:`tile_plan`), each seeing its part of the prior and of the guide. A level that
-        runs ``"full"`` sees ``margin`` mirrored pixels around all three."""
+        runs ``"full"`` gets its ``dither`` (from ``dither_from`` on) and sees ``margin``
+        mirrored pixels around all three."""
         generator, own = self.generator_for(level), self.in_channels
         rule = geometry.level_rule(self.refinement, level, self.decision_levels)
+        if rule == "full" and level >= self.dither_from:
+            x = add_dither(x, self.dither, own)
         if self.guide_channels:  # the guide (zeros: no hint) is cut into tiles with x
             if guide is None:
                 guide = x.new_zeros(x.shape[0], self.guide_channels, *x.shape[-2:])
@@ -277,7 +303,7 @@ class CoarseToFine(
 
     def with_settings(self, **settings: Any) -> CoarseToFine:
         """A view with other ``levels``/``base_size``/``max_levels``/``decision_levels``/
-        ``margin``/``tile``/``overlap``/``memory_budget``.
+        ``margin``/``dither``/``dither_from``/``tile``/``overlap``/``memory_budget``.
 
         Same weights. E.g. ``model.with_settings(levels=1)`` is the full-resolution baseline,
         ``model.with_settings(levels=1, tile=256)`` the patchwise method of a pyramid model

@@ -16,6 +16,7 @@ from .geometry import Size, margin_mode, padding, tile_starts, tiles
 
 __all__ = [
     "Size",
+    "add_dither",
     "blend_window",
     "crop_margin",
     "pad_margin",
@@ -68,6 +69,15 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, min_size: int = 1) -> torch.
     if pad_h == 0 and pad_w == 0:
         return x
     return F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+
+
+def add_dither(x: torch.Tensor, dither: float, channels: int) -> torch.Tensor:
+    """``x`` with ``dither``·:func:`~pyramidrefine.geometry.dither_noise` added to its first
+    ``channels`` channels (the same field for every image of the batch)."""
+    if dither == 0:
+        return x
+    noise = torch.from_numpy(geometry.dither_noise(*x.shape[-2:])).to(x.device, x.dtype)
+    return torch.cat([x[:, :channels] + dither * noise, x[:, channels:]], dim=1)
 
 
 def pad_margin(x: torch.Tensor, margin: int) -> torch.Tensor:

@@ -28,14 +28,14 @@ def model_section(values: Any) -> dict[str, Any]:
 
     The same keys as a saved ``config.json``: ``generator``, ``levels`` or ``base_size``,
     ``max_levels``, ``shared``, ``refiner``, ``refinement``, ``decision_levels``, ``margin``,
-    ``tile``, ``overlap``, ``pad_multiple`` and the generator's own keyword arguments, flat
-    (``arch``, ``encoder_name``, ``base_channels``...). The task sets ``in_channels`` and
-    ``out_channels``. ``init_from``: start from the weights of a model folder written by
-    ``save_pretrained``, a Hub id or a shipped model's name (``default``: the shipped
-    colorizer); its architecture must be the one configured here; one with fewer guide
-    channels is widened for them, ``guide_init`` (``zeros``, default, or ``prior``) saying
-    how (:func:`~pyramidrefine.guides.add_guide_channels`). The older nested
-    ``generator_kwargs: {...}`` is still read (flattened, with a deprecation warning).
+    ``dither``, ``dither_from``, ``tile``, ``overlap``, ``pad_multiple`` and the generator's
+    own keyword arguments, flat (``arch``, ``encoder_name``, ``base_channels``...). The task sets
+    ``in_channels`` and ``out_channels``. ``init_from``: start from the weights of a model
+    folder written by ``save_pretrained``, a Hub id or a shipped model's name (``default``:
+    the shipped colorizer); its architecture must be the one configured here; one with
+    fewer guide channels is widened for them, ``guide_init`` (``zeros``, default, or
+    ``prior``) saying how (:func:`~pyramidrefine.guides.add_guide_channels`). The older
+    nested ``generator_kwargs: {...}`` is still read (flattened, with a deprecation warning).
     """
     if not isinstance(values, dict):
         raise ConfigurationError(
