@@ -123,6 +123,19 @@ def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, photo_folder,
         torch.testing.assert_close(resumed.ema.state_dict()[key], value, rtol=0, atol=0)
 
 
+def test_max_minutes_stops_at_the_first_step_past_it_with_a_checkpoint(tmp_path, photo_folder):
+    overrides = ["max_steps=50", "checkpoint_every=100", "validate_every=100"]
+    overrides.append("max_minutes=0.000001")
+    trainer = Trainer(tiny_config(tmp_path, photo_folder, *overrides))
+    trainer.fit()
+    assert trainer.state.step == 1
+    assert trainer.latest_checkpoint() is not None
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+    resumed = Trainer(tiny_config(tmp_path, photo_folder, *overrides[:-1], "max_steps=3"))
+    resumed.fit()  # max_minutes may change on resume: the run goes on to max_steps
+    assert resumed.state.step == 3
+
+
 def test_exported_model_loads_and_colorizes(tmp_path, photo_folder):
     Trainer(tiny_config(tmp_path, photo_folder, "loss.discriminator=null")).fit()
     model = pr.CoarseToFine.from_pretrained(tmp_path / "run" / "model")

@@ -65,6 +65,7 @@ def metric_rows(run):
         ("gradient_accumulation_steps=0", "gradient_accumulation_steps"),
         ("checkpoint_every=0", "checkpoint_every"),
         ("max_steps=0", "max_steps"),
+        ("max_minutes=0", "max_minutes"),
         ("data.image_size=100000", "data.image_size"),
         ("data.batch_size=many", "data.batch_size"),
         ("data.cache_size=16", "data.cache_size"),

@@ -37,6 +37,7 @@ DISCRIMINATOR_PROBE = 64  # px: enough for a PatchGAN's strided layers
 _Rule = tuple[str, Callable[[Any], bool], str]
 _RULES: tuple[_Rule, ...] = (
     ("max_steps", lambda v: v >= 1, "at least 1 (the number of optimizer steps to train)"),
+    ("max_minutes", lambda v: v is None or v > 0, "a positive number of minutes (or null)"),
     ("gradient_accumulation_steps", lambda v: v >= 1, "at least 1"),
     ("checkpoint_every", lambda v: v >= 1, "at least 1 (steps between checkpoints)"),
     ("keep_checkpoints", lambda v: v >= 1, "at least 1"),

@@ -184,6 +184,9 @@ class TrainConfig:
     task: str = "colorization"
     task_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. denoising's noise model
     max_steps: int = 1000
+    # wall-clock budget of this process's training loop: stop (validate, checkpoint, export)
+    # at the first step past it; null: none. For a machine lent for a fixed time.
+    max_minutes: float | None = None
     # "auto": bf16 where it is fast (GPUs with bf16, CPUs with native bf16), else none
     mixed_precision: Literal["no", "fp16", "bf16", "auto"] = "no"
     channels_last: bool = False  # NHWC weights: faster convolutions on most CPUs and GPUs

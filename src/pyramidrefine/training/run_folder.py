@@ -21,6 +21,7 @@ RESUMABLE_KEYS = frozenset(
         "output_dir",
         "resume",
         "max_steps",
+        "max_minutes",
         "checkpoint_every",
         "keep_checkpoints",
         "validate_every",

@@ -13,6 +13,7 @@ import dataclasses
 import importlib.util
 import logging
 import math
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -152,8 +153,11 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
     def fit(self) -> dict[str, float]:
-        """Train (resuming if a checkpoint exists) until ``max_steps``; return last metrics."""
+        """Train (resuming if a checkpoint exists) until ``max_steps`` or ``max_minutes``;
+        return the last validation metrics."""
         config, accelerator = self.config, self.accelerator
+        minutes = config.max_minutes
+        deadline = None if minutes is None else time.monotonic() + 60 * minutes
         if accelerator.is_main_process:
             if not config.resume:
                 clear_run(self.output_dir)
@@ -195,17 +199,26 @@ class Trainer:
             if self.state.step % config.log_every == 0:
                 parts = {**losses.parts, "images_per_s": meter.rate}
                 self.metrics.log(parts, "train", self.state.step)
-            last = self.state.step == config.max_steps
+            last = self.state.step == config.max_steps or self._past(deadline)
             if self.state.step % config.validate_every == 0 or last:
                 metrics = self.validate()
                 meter.reset()
             if self.state.step % config.checkpoint_every == 0 or last:
                 self.save_checkpoint()
                 meter.reset()
+            if last:
+                break
         progress.close()
         accelerator.end_training()
         self.steps_run = self.state.step - first_step
         return metrics
+
+    def _past(self, deadline: float | None) -> bool:
+        """Whether any process is past the wall-clock ``deadline`` (all stop on one step)."""
+        if deadline is None:
+            return False
+        late = torch.tensor([time.monotonic() >= deadline], device=self.accelerator.device)
+        return bool(self.accelerator.gather(late).any())
 
     def training_step(self, rgb: torch.Tensor) -> StepLosses | None:
         """One micro-batch: discriminator update, then generator update. ``None`` if skipped."""
