@@ -59,8 +59,7 @@ pids=()
 for name in "${runs[@]}"; do
   case $name in
     l1) train l1 configs/colorize-v2-3level-cpu.yaml "${views[@]}" & ;;
-    gan) train gan configs/colorize-v2-3level-cpu.yaml "${views[@]}" loss.gan=vanilla \
-           loss.pretrain_steps=0 loss.discriminator_warmup=150 & ;;
+    gan) train gan configs/colorize-v2-gan-cpu.yaml "${views[@]}" & ;;
     classes)
       { python3 scripts/init_refiner.py src/pyramidrefine/weights/colorizer "$runs_dir/classes-init" \
           --refiner '{"colour_bins": null, "head_kernel": 3}' \
