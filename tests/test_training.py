@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -261,6 +263,22 @@ def test_training_continues_from_a_saved_model(tmp_path, photo_folder):
     )  # fmt: skip
     with pytest.raises(TrainingError, match="init_from"):
         Trainer(wrong)
+
+
+def test_a_fine_tune_keeps_its_starts_view_settings_unless_set(tmp_path, photo_folder):
+    first = Trainer(tiny_config(tmp_path / "a", photo_folder, "loss.discriminator=null"))
+    first.fit()
+    start = pr.CoarseToFine.from_pretrained(tmp_path / "a" / "run" / "model")
+    start.with_settings(margin=4, dither=0.02, dither_from=1).save_pretrained(tmp_path / "s")
+    AcceleratorState._reset_state(reset_partial_state=True)
+    tuned = Trainer(
+        tiny_config(tmp_path / "b", photo_folder, f"model.init_from={tmp_path / 's'}",
+                    "model.dither=0.0", "loss.discriminator=null", "max_steps=1")
+    )  # fmt: skip
+    assert (tuned.model.margin, tuned.model.dither, tuned.model.dither_from) == (4, 0.0, 1)
+    tuned.fit()
+    exported = json.loads((tmp_path / "b" / "run" / "model" / "config.json").read_text())
+    assert (exported["margin"], exported["dither"], exported["dither_from"]) == (4, 0.0, 1)
 
 
 def test_a_colour_class_head_needs_the_colour_classes_objective(tmp_path, photo_folder):

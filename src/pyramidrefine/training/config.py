@@ -32,7 +32,8 @@ def model_section(values: Any) -> dict[str, Any]:
     own keyword arguments, flat (``arch``, ``encoder_name``, ``base_channels``...). The task sets
     ``in_channels`` and ``out_channels``. ``init_from``: start from the weights of a model
     folder written by ``save_pretrained``, a Hub id or a shipped model's name (``default``:
-    the shipped colorizer); its architecture must be the one configured here; one with
+    the shipped colorizer); its architecture must be the one configured here, and its view
+    settings (``margin``, ``dither``, ``decision_levels``...) carry over unless set here; one with
     fewer guide channels is widened for them, ``guide_init`` (``zeros``, default, or
     ``prior``) saying how (:func:`~pyramidrefine.guides.add_guide_channels`). The older
     nested ``generator_kwargs: {...}`` is still read (flattened, with a deprecation warning).

@@ -24,9 +24,16 @@ from ..model_config import (
     generator_rules,
 )
 from ..pretrained import load_model
-from ..pyramid import CoarseToFine
+from ..pyramid import VIEW_SETTINGS, CoarseToFine
 from ..tasks.base import Task
 from .config import TrainConfig, model_kwargs
+
+# The view settings a fine-tune keeps from its ``init_from`` unless its model section sets
+# them: how the weights run (margin, dither, the deciding levels...), so that the run trains
+# and exports the model it starts from. The pyramid's sizes are always the section's.
+INHERITED_SETTINGS = tuple(
+    name for name in VIEW_SETTINGS if name not in ("levels", "base_size", "memory_budget")
+)
 
 
 def coarse_to_fine_parameters() -> list[str]:
@@ -69,29 +76,37 @@ def check_model_section(section: Mapping[str, Any]) -> None:
 
 def build_model(config: TrainConfig, task: Task) -> CoarseToFine:
     """``CoarseToFine(**config.model)`` for ``task``'s channels, warm-started from
-    ``model.init_from`` if set, in channels-last layout if ``config.channels_last``."""
+    ``model.init_from`` if set (keeping its :data:`INHERITED_SETTINGS` the section does not
+    set), in channels-last layout if ``config.channels_last``."""
+    kwargs = model_kwargs(config.model)
+    source = config.model.get("init_from")
+    start = load_model(source) if source else None
+    if start is not None:
+        kwargs = inherited_settings(start, kwargs) | kwargs
     try:
-        model = CoarseToFine(
-            in_channels=task.in_channels,
-            out_channels=task.out_channels,
-            **model_kwargs(config.model),
-        )
+        model = CoarseToFine(in_channels=task.in_channels, out_channels=task.out_channels, **kwargs)
     except ConfigurationError as error:
         raise ConfigurationError(f"model: {error}") from None
-    if config.model.get("init_from"):
-        load_weights(model, config.model["init_from"], config.model.get("guide_init", "zeros"))
+    if start is not None:
+        load_weights(model, start, source, config.model.get("guide_init", "zeros"))
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
 
 
-def load_weights(model: CoarseToFine, source: str, guide_init: str = "zeros") -> None:
-    """Copy the weights of the saved model ``source`` (a folder, Hub id or shipped model's
-    name such as ``default``) into ``model`` (same architecture). A source with fewer
+def inherited_settings(start: CoarseToFine, section: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`INHERITED_SETTINGS` of ``start`` that ``section`` does not set."""
+    return {name: getattr(start, name) for name in INHERITED_SETTINGS if name not in section}
+
+
+def load_weights(
+    model: CoarseToFine, saved: CoarseToFine, source: str, guide_init: str = "zeros"
+) -> None:
+    """Copy the weights of ``saved``, loaded from ``source`` (a folder, Hub id or shipped
+    model's name such as ``default``), into ``model`` (same architecture). A source with fewer
     guide channels is widened first (:func:`~pyramidrefine.guides.add_guide_channels`
     with ``init=guide_init``), so that a hint fine-tune starts from a hint-free model's
     outputs."""
-    saved = load_model(source)
     if saved.guide_channels < model.guide_channels:
         added = model.guide_channels - saved.guide_channels
         try:
