@@ -82,7 +82,7 @@ def build_model(config: TrainConfig, task: Task) -> CoarseToFine:
     source = config.model.get("init_from")
     start = load_model(source) if source else None
     if start is not None:
-        kwargs = inherited_settings(start, kwargs) | kwargs
+        kwargs = {name: getattr(start, name) for name in INHERITED_SETTINGS} | kwargs
     try:
         model = CoarseToFine(in_channels=task.in_channels, out_channels=task.out_channels, **kwargs)
     except ConfigurationError as error:
@@ -92,11 +92,6 @@ def build_model(config: TrainConfig, task: Task) -> CoarseToFine:
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
-
-
-def inherited_settings(start: CoarseToFine, section: Mapping[str, Any]) -> dict[str, Any]:
-    """The :data:`INHERITED_SETTINGS` of ``start`` that ``section`` does not set."""
-    return {name: getattr(start, name) for name in INHERITED_SETTINGS if name not in section}
 
 
 def load_weights(
